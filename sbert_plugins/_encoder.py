@@ -77,8 +77,13 @@ class SentenceEncoder(nn.Sequential):
         if max_seq_length is not None:
             self.transformer.max_seq_length = int(max_seq_length)
         self.dtype_name = dtype
+        torch_dtype = check_dtype(dtype)
         self.to(_device(device))
-        self.transformer.auto_model.to(check_dtype(dtype))
+        if torch_dtype != torch.float32 and self.device.type == "cpu":
+            from ._cpu import prepare_bf16_cpu
+
+            prepare_bf16_cpu()
+        self.transformer.auto_model.to(torch_dtype)
         self.eval()
 
     # -- structure ---------------------------------------------------------
