@@ -98,3 +98,32 @@ def evaluate_sts(encoder, dataset: str = "stsb", batch_size: int = 64) -> STSRes
     b = vectors[[index[s] for s in s2]]
     cosine = (a * b).sum(axis=1)
     return STSResult(dataset, 100 * spearman(cosine, gold), 100 * pearson(cosine, gold), len(gold))
+
+
+SENTEVAL_TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC")
+
+
+def load_senteval(task: str) -> Dict[str, Tuple[list, list]]:
+    """``{split: (texts, labels)}`` of a SentEval task; single-split tasks use ``'all'``.
+
+    MRPC texts are ``(sentence1, sentence2)`` tuples. Empty texts (4 in CR, 2 in
+    MPQA) are kept as SentEval does; callers decide how to embed them.
+    """
+    if task not in SENTEVAL_TASKS:
+        raise ConfigError(f"unknown SentEval task {task!r}; choose from {SENTEVAL_TASKS}")
+    root = data_dir()
+    if root is None or not (root / "senteval" / f"{task}.tsv").is_file():
+        raise ConfigError("SentEval data not found: set SBERT_PLUGINS_DATA to the shared/data folder")
+    rows = read_tsv(root / "senteval" / f"{task}.tsv")
+    splits: Dict[str, Tuple[list, list]] = {}
+    for row in rows:
+        if task in ("SST", "TREC"):
+            split, label, text = row[0], row[1], row[2]
+        elif task == "MRPC":
+            split, label, text = row[0], row[1], (row[2], row[3])
+        else:
+            split, label, text = "all", row[0], row[1]
+        texts, labels = splits.setdefault(split, ([], []))
+        texts.append(text)
+        labels.append(label)
+    return splits
