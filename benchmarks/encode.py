@@ -1,0 +1,78 @@
+"""Encode throughput vs sentence-transformers (same model, texts, threads), per dtype.
+
+Each configuration runs in its own subprocess: oneDNN's ISA choice is per process
+(see sbert_plugins/_cpu.py), and a fresh process keeps runs independent.
+
+    python benchmarks/encode.py [--n 3000] [--model all-MiniLM-L6-v2]
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+WORKER = r"""
+import json, sys, time, warnings
+warnings.filterwarnings("ignore")
+sys.path.insert(0, "benchmarks")
+from _common import stsb_sentences
+cfg = json.loads(sys.argv[1])
+import numpy as np, torch
+texts = stsb_sentences(cfg["n"])
+if cfg["kind"] == "st":
+    from sentence_transformers import SentenceTransformer
+    from sbert_plugins import resolve_model
+    model = SentenceTransformer(str(resolve_model(cfg["model"])), device="cpu")
+    enc = lambda t: model.encode(t, batch_size=32)
+else:
+    from sbert_plugins import SentenceEncoder, evaluate_sts
+    model = SentenceEncoder(cfg["model"], device="cpu", dtype=cfg["dtype"])
+    if cfg["dtype"] == "int8":
+        pass
+    enc = lambda t: model.encode(t, batch_size=cfg["batch_size"])
+enc(texts[:64])
+start = time.perf_counter(); vectors = enc(texts); elapsed = time.perf_counter() - start
+out = {"rate": len(texts) / elapsed, "threads": torch.get_num_threads()}
+np.save(cfg["save"], vectors)
+if cfg["kind"] == "ours":
+    out["stsb"] = evaluate_sts(model, "stsb").spearman
+print(json.dumps(out))
+"""
+
+
+def run(cfg: dict) -> dict:
+    done = subprocess.run([sys.executable, "-c", WORKER, json.dumps(cfg)], capture_output=True, text=True,
+                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    if done.returncode != 0:
+        return {"error": (done.stderr.strip().splitlines() or ["crashed"])[-1]}
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    import numpy as np
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, default=3000)
+    parser.add_argument("--model", default="all-MiniLM-L6-v2")
+    parser.add_argument("--configs", nargs="+", default=["float32:32", "float32:64", "bfloat16:64"])
+    args = parser.parse_args()
+    base = run({"kind": "st", "model": args.model, "n": args.n, "save": "/tmp/_bench_st.npy"})
+    print(f"sentence-transformers fp32 (batch 32): {base['rate']:.1f} sentences/s, threads={base['threads']}")
+    reference = np.load("/tmp/_bench_st.npy")
+    print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'min cos':>9}{'STSb':>8}")
+    for item in args.configs:
+        dtype, batch = item.split(":")
+        res = run({"kind": "ours", "model": args.model, "n": args.n, "dtype": dtype, "batch_size": int(batch),
+                   "save": "/tmp/_bench_ours.npy"})
+        if "error" in res:
+            print(f"{item:<14} failed: {res['error']}")
+            continue
+        ours = np.load("/tmp/_bench_ours.npy")
+        cos = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+        print(f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{cos.min():>9.5f}{res['stsb']:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
