@@ -22,6 +22,7 @@ class IngestReport:
 
     indexed: int = 0
     failures: List[Failure] = field(default_factory=list)
+    error: Optional[str] = None  # set when the run stopped early (server unreachable)
 
     @property
     def failed_ids(self) -> List[Optional[str]]:
@@ -64,17 +65,23 @@ def batches(docs: Iterable[Any], size: int) -> Iterator[List[Any]]:
 
 
 def actions(docs: Iterable[Any], encode, *, index: str, text_field: str, vector_field: str,
-            batch_size: int, report: IngestReport, unit: bool) -> Iterator[Dict[str, Any]]:
-    """Bulk actions, encoding ``batch_size`` docs at a time (memory stays bounded)."""
+            batch_size: int, report: IngestReport, unit: bool,
+            pending: "Dict[str, None]") -> Iterator[Dict[str, Any]]:
+    """Bulk actions, encoding ``batch_size`` docs at a time (memory stays bounded).
+
+    Every valid id read goes into ``pending`` until the server acknowledges it, so
+    a run that dies midway can say exactly which documents did not land.
+    """
     for batch in batches(docs, batch_size):
         good: List[Doc] = []
         for raw in batch:
             try:
                 good.append(normalize_doc(raw, text_field))
             except ValueError as exc:
-                report.failures.append(Failure(_raw_id(raw), f"invalid document: {exc}"))
+                report.failures.append(Failure(raw_id(raw), f"invalid document: {exc}"))
         if not good:
             continue
+        pending.update((doc_id, None) for doc_id, _, _ in good)
         vectors = encode([text for _, text, _ in good])
         if unit:  # dot_product indices reject non-unit vectors; make the contract hold exactly
             vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
@@ -83,7 +90,7 @@ def actions(docs: Iterable[Any], encode, *, index: str, text_field: str, vector_
                    "_source": {**meta, text_field: text, vector_field: vector.tolist()}}
 
 
-def _raw_id(raw: Any) -> Optional[str]:
+def raw_id(raw: Any) -> Optional[str]:
     if isinstance(raw, Mapping):
         value = raw.get("id", raw.get("_id"))
     elif isinstance(raw, (tuple, list)) and raw:

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import Any, Dict, Iterable, List, Mapping, Optional
 
 from .._errors import (ConfigError, EmbeddingContractError, IngestError, StoreUnavailableError,
                        VectorStoreError)
 from .._store import SearchResult
 from . import _bodies as bodies
-from ._ingest import IngestReport, actions, failure_from_item
+from ._ingest import Failure, IngestReport, actions, failure_from_item, raw_id
 
 START_HINT = "start one with `bash integrations/elasticsearch/es.sh start` or pass the right URL"
 
@@ -132,16 +133,17 @@ class ElasticsearchStore:
         429s are retried with exponential backoff by ``helpers.streaming_bulk``;
         every document that does not land is in the returned report.
         """
+        from elastic_transport import ConnectionError as TransportConnectionError
         from elasticsearch import helpers
 
         target = index or self.index
         stored = self.check_contract(target)
-        report = IngestReport()
-        stream = actions(documents, lambda texts: self.encoder.encode(texts, batch_size=self.batch_size),
+        report, pending, source = IngestReport(), {}, iter(documents)
+        stream = actions(source, lambda texts: self.encoder.encode(texts, batch_size=self.batch_size),
                          index=target, text_field=stored.get("text_field", self.text_field),
                          vector_field=stored.get("vector_field", self.vector_field),
                          batch_size=max(self.batch_size, chunk_size), report=report,
-                         unit=stored.get("similarity") == "dot_product")
+                         unit=stored.get("similarity") == "dot_product", pending=pending)
         results = helpers.streaming_bulk(self.client, stream, chunk_size=chunk_size, max_retries=max_retries,
                                          initial_backoff=initial_backoff, max_backoff=max_backoff,
                                          raise_on_error=False, raise_on_exception=False, yield_ok=True)
@@ -149,15 +151,29 @@ class ElasticsearchStore:
             from tqdm.auto import tqdm
 
             results = tqdm(results, desc=f"ingest {target}", unit="doc")
-        for ok, item in results:
-            if ok:
-                report.indexed += 1
-            else:
-                report.failures.append(failure_from_item(item))
+        try:
+            for ok, item in results:
+                pending.pop(next(iter(item.values()), {}).get("_id"), None)
+                if ok:
+                    report.indexed += 1
+                else:
+                    report.failures.append(failure_from_item(item))
+        except TransportConnectionError as exc:
+            self._account_for_abort(report, pending, source, exc)
         self._refresh(target, refresh, report)
         if raise_on_error and report.failures:
             raise IngestError(f"ingest into {target!r}: {report}", report.failures)
         return report
+
+    @staticmethod
+    def _account_for_abort(report: IngestReport, pending: Dict[str, None], rest: Iterable[Any], exc) -> None:
+        """The server went away: list the in-flight docs and the ones never sent."""
+        report.error = f"Elasticsearch unreachable mid-ingest: {exc}"
+        report.failures.extend(Failure(i, f"not acknowledged: {report.error}") for i in pending)
+        report.failures.extend(Failure(raw_id(raw), "not sent: the run stopped when Elasticsearch became "
+                                       "unreachable") for raw in rest)
+        warnings.warn(f"ingest stopped early: {report}; re-run the same documents to complete it "
+                      "(writes are idempotent by id)", RuntimeWarning, stacklevel=3)
 
     def _refresh(self, target: str, refresh: bool, report: IngestReport) -> None:
         if not refresh or not report.indexed:

@@ -1,0 +1,96 @@
+"""Failure modes against real Elasticsearch nodes started by integrations/elasticsearch/es.sh:
+a node killed mid-ingest, bulk rejections (429), a 2-node cluster losing a node."""
+from __future__ import annotations
+
+import time
+import warnings
+
+import pytest
+
+pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
+from es_helpers import es, es_url  # noqa: E402
+
+from sbert_plugins.elasticsearch import ElasticsearchStore, connect  # noqa: E402
+
+pytestmark = [pytest.mark.elasticsearch, pytest.mark.slow]
+N_DOCS = 1000
+
+
+def corpus():
+    return [{"id": f"doc-{i}", "text": f"the man plays guitar number {i}"} for i in range(N_DOCS)]
+
+
+@pytest.fixture()
+def victim_node():
+    """A separate node on :9280 that the test may kill (the shared one stays up)."""
+    es_url()  # skip without the ES setup
+    env = {"SBERT_ES_NAME": "victim", "SBERT_ES_PORT": "9280"}
+    es("wipe", **env)
+    es("start", **env)
+    yield env
+    es("wipe", **env)
+
+
+def test_killed_mid_ingest_reports_then_rerun_completes(victim_node, tiny_encoder):
+    store = ElasticsearchStore("killed", tiny_encoder, client=connect("http://127.0.0.1:9280", max_retries=1),
+                               batch_size=100)
+    store.create_index()
+
+    def killing(docs):
+        for n, doc in enumerate(docs):
+            if n == 350:
+                es("stop", **victim_node)  # the server dies while the ingest runs
+            yield doc
+
+    with pytest.warns(RuntimeWarning, match="ingest stopped early"):
+        report = store.ingest(killing(corpus()), chunk_size=100)
+    assert report.error and 0 < report.indexed < N_DOCS
+    failed = set(report.failed_ids)
+    assert len(failed) + report.indexed == N_DOCS  # every document is accounted for
+    es("start", **victim_node)
+    store.client = connect("http://127.0.0.1:9280")
+    rerun = store.ingest(corpus(), chunk_size=100)
+    assert rerun.ok and rerun.indexed == N_DOCS
+    assert store.client.count(index="killed")["count"] == N_DOCS  # no duplicates
+
+
+def test_bulk_rejections_are_retried_then_reported(tiny_encoder):
+    es_url()
+    env = {"SBERT_ES_NAME": "pressure", "SBERT_ES_PORT": "9285",
+           "SBERT_ES_EXTRA_CONFIG": "indexing_pressure.memory.limit: 1b"}
+    es("wipe", **env)
+    es("start", **env)
+    try:
+        store = ElasticsearchStore("pressured", tiny_encoder, client=connect("http://127.0.0.1:9285"))
+        store.create_index()
+        start = time.perf_counter()
+        report = store.ingest(corpus()[:20], chunk_size=10, max_retries=2, initial_backoff=0.2)
+        assert time.perf_counter() - start >= 0.2 * (1 + 2) * 2 * 0.9  # backoff 0.2s, 0.4s per chunk
+        assert report.indexed == 0 and len(report.failures) == 20
+        assert all("429" in f.reason or "rejected" in f.reason for f in report.failures)
+    finally:
+        es("wipe", **env)
+
+
+@pytest.fixture()
+def cluster():
+    es_url()
+    es("cluster-start")
+    yield ["http://127.0.0.1:9260", "http://127.0.0.1:9261"]
+    es("cluster-stop")
+
+
+def test_replica_keeps_answering_after_a_node_stops(cluster, minilm):
+    client = connect(cluster, retry_on_timeout=True, max_retries=3)
+    store = ElasticsearchStore("replicated", minilm, client=client)
+    store.client.indices.delete(index="replicated", ignore_unavailable=True)
+    store.create_index(replicas=1, shards=2)
+    assert store.ingest([{"id": f"d{i}", "text": t} for i, t in enumerate(
+        ["A man is playing a guitar.", "A woman is slicing an onion.", "Dogs run across the grass."])]).ok
+    client.cluster.health(index="replicated", wait_for_status="green", timeout="60s")
+    es("cluster-stop-node", "b")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _ in range(5):  # repeated: the client must route around the dead node every time
+            hits = store.knn("Someone plays an instrument.", k=1)
+            assert hits[0].id == "d0"
