@@ -116,11 +116,8 @@ def attach_hooks(doc: Doc) -> Doc:
     but not hooks.
     """
     register_extensions()
-    doc.user_hooks["vector"] = lambda d: _or_zeros(doc_vector(d), d)
-    doc.user_hooks["has_vector"] = lambda d: doc_vector(d) is not None
-    doc.user_hooks["similarity"] = lambda d, other: _similarity(doc_vector(d), _other_vector(other))
-    doc.user_span_hooks["vector"] = lambda s: _or_zeros(span_vector(s), s.doc)
-    doc.user_span_hooks["similarity"] = lambda s, other: _similarity(span_vector(s), _other_vector(other))
+    doc.user_hooks.update(_DOC_HOOKS)
+    doc.user_span_hooks.update(_SPAN_HOOKS)
     return doc
 
 
@@ -129,6 +126,18 @@ def _or_zeros(vector: Optional[np.ndarray], doc: Doc) -> np.ndarray:
         return vector
     width = next((len(v) for v in doc.user_data.get(_SPANS_KEY, {}).values()), 0)
     return np.zeros((width,), dtype=np.float32)
+
+
+# Module-level hooks (not per-doc closures): cheap to attach, one set for all docs.
+_DOC_HOOKS = {
+    "vector": lambda d: _or_zeros(doc_vector(d), d),
+    "has_vector": lambda d: doc_vector(d) is not None,
+    "similarity": lambda d, other: _similarity(doc_vector(d), _other_vector(other)),
+}
+_SPAN_HOOKS = {
+    "vector": lambda s: _or_zeros(span_vector(s), s.doc),
+    "similarity": lambda s, other: _similarity(span_vector(s), _other_vector(other)),
+}
 
 
 class SBERTComponent:

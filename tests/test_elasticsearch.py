@@ -32,7 +32,7 @@ def index_name(client):
     yield name
     client.indices.delete(index=f"{name}*", ignore_unavailable=True, allow_no_indices=True)
     aliases = client.options(ignore_status=404).indices.get_alias(name=name).body
-    for concrete in aliases if isinstance(aliases, dict) else []:
+    for concrete in [] if "error" in aliases else list(aliases):
         client.indices.delete(index=concrete, ignore_unavailable=True)
 
 
