@@ -2,7 +2,7 @@
 against exact brute force, and query latency p50/p95, on a real server.
 
     bash integrations/elasticsearch/es.sh start
-    python benchmarks/elasticsearch.py --url http://127.0.0.1:9250 [--n 20000]
+    python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250 [--n 20000]
 """
 from __future__ import annotations
 
