@@ -43,7 +43,7 @@ def test_killed_mid_ingest_reports_then_rerun_completes(victim_node, tiny_encode
             yield doc
 
     with pytest.warns(RuntimeWarning, match="ingest stopped early"):
-        report = store.ingest(killing(corpus()), chunk_size=100)
+        report = store.ingest(killing(corpus()), chunk_size=100, encode_window=100)
     assert report.error and 0 < report.indexed < N_DOCS
     failed = set(report.failed_ids)
     assert len(failed) + report.indexed == N_DOCS  # every document is accounted for

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import itertools
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, Iterator, List, Mapping, Optional, Tuple
 
@@ -69,25 +70,44 @@ def actions(docs: Iterable[Any], encode, *, index: str, text_field: str, vector_
             pending: "Dict[str, None]") -> Iterator[Dict[str, Any]]:
     """Bulk actions, encoding ``batch_size`` docs at a time (memory stays bounded).
 
-    Every valid id read goes into ``pending`` until the server acknowledges it, so
-    a run that dies midway can say exactly which documents did not land.
+    The next window is encoded in a worker thread while the current one is sent
+    (torch releases the GIL), so encoding and bulk requests overlap. Every valid
+    id read goes into ``pending`` until the server acknowledges it, so a run that
+    dies midway can say exactly which documents did not land.
     """
-    for batch in batches(docs, batch_size):
-        good: List[Doc] = []
-        for raw in batch:
-            try:
-                good.append(normalize_doc(raw, text_field))
-            except ValueError as exc:
-                report.failures.append(Failure(raw_id(raw), f"invalid document: {exc}"))
-        if not good:
-            continue
-        pending.update((doc_id, None) for doc_id, _, _ in good)
-        vectors = encode([text for _, text, _ in good])
-        if unit:  # dot_product indices reject non-unit vectors; make the contract hold exactly
-            vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
-        for (doc_id, text, meta), vector in zip(good, vectors):
-            yield {"_op_type": "index", "_index": index, "_id": doc_id,
-                   "_source": {**meta, text_field: text, vector_field: vector.tolist()}}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbert-encode") as pool:
+        ready: Optional[Tuple[List[Doc], Future]] = None
+        for batch in batches(docs, batch_size):
+            good = _valid(batch, text_field, report)
+            if not good:
+                continue
+            pending.update((doc_id, None) for doc_id, _, _ in good)
+            upcoming = (good, pool.submit(encode, [text for _, text, _ in good]))
+            if ready is not None:
+                yield from _emit(*ready, index=index, text_field=text_field, vector_field=vector_field, unit=unit)
+            ready = upcoming
+        if ready is not None:
+            yield from _emit(*ready, index=index, text_field=text_field, vector_field=vector_field, unit=unit)
+
+
+def _valid(batch: List[Any], text_field: str, report: IngestReport) -> List[Doc]:
+    good: List[Doc] = []
+    for raw in batch:
+        try:
+            good.append(normalize_doc(raw, text_field))
+        except ValueError as exc:
+            report.failures.append(Failure(raw_id(raw), f"invalid document: {exc}"))
+    return good
+
+
+def _emit(good: List[Doc], future: Future, *, index: str, text_field: str, vector_field: str,
+          unit: bool) -> Iterator[Dict[str, Any]]:
+    vectors = future.result()
+    if unit:  # dot_product indices reject non-unit vectors; make the contract hold exactly
+        vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    for (doc_id, text, meta), vector in zip(good, vectors):
+        yield {"_op_type": "index", "_index": index, "_id": doc_id,
+               "_source": {**meta, text_field: text, vector_field: vector.tolist()}}
 
 
 def raw_id(raw: Any) -> Optional[str]:

@@ -125,11 +125,14 @@ class ElasticsearchStore:
         return stored
 
     # -- ingest ----------------------------------------------------------------
-    def ingest(self, documents: Iterable[Any], *, chunk_size: int = 500, max_retries: int = 5,
+    def ingest(self, documents: Iterable[Any], *, chunk_size: int = 500, encode_window: int = 2000,
+               max_retries: int = 5,
                initial_backoff: float = 1.0, max_backoff: float = 30.0, refresh: bool = True,
                progress: bool = False, raise_on_error: bool = False, index: Optional[str] = None) -> IngestReport:
         """Embed and index documents (dicts or ``(id, text, metadata)``), idempotent by id.
 
+        Documents are read and encoded ``encode_window`` at a time (memory is
+        bounded by that, not by the input) and sent ``chunk_size`` per bulk request.
         429s are retried with exponential backoff by ``helpers.streaming_bulk``;
         every document that does not land is in the returned report.
         """
@@ -142,7 +145,7 @@ class ElasticsearchStore:
         stream = actions(source, lambda texts: self.encoder.encode(texts, batch_size=self.batch_size),
                          index=target, text_field=stored.get("text_field", self.text_field),
                          vector_field=stored.get("vector_field", self.vector_field),
-                         batch_size=max(self.batch_size, chunk_size), report=report,
+                         batch_size=max(encode_window, chunk_size), report=report,
                          unit=stored.get("similarity") == "dot_product", pending=pending)
         results = helpers.streaming_bulk(self.client, stream, chunk_size=chunk_size, max_retries=max_retries,
                                          initial_backoff=initial_backoff, max_backoff=max_backoff,
