@@ -31,6 +31,7 @@ _components: "weakref.WeakValueDictionary[str, SBERTComponent]" = weakref.WeakVa
 
 DEFAULT_CONFIG = {
     "model": "all-MiniLM-L6-v2",
+    "pooling": None,
     "batch_size": 64,
     "normalize": True,
     "dtype": "float32",
@@ -42,12 +43,13 @@ DEFAULT_CONFIG = {
 
 
 @Language.factory("sbert", default_config=DEFAULT_CONFIG)
-def make_sbert_component(nlp: Language, name: str, model: str, batch_size: int, normalize: bool,
-                         dtype: str, device: Optional[str], long_texts: str, spans: List[str],
+def make_sbert_component(nlp: Language, name: str, model: str, pooling: Optional[str], batch_size: int,
+                         normalize: bool, dtype: str, device: Optional[str], long_texts: str, spans: List[str],
                          bundle_model: bool) -> "SBERTComponent":
     """Factory named by the ``spacy_factories`` entry point."""
-    return SBERTComponent(nlp, name, model=model, batch_size=batch_size, normalize=normalize, dtype=dtype,
-                          device=device, long_texts=long_texts, spans=spans, bundle_model=bundle_model)
+    return SBERTComponent(nlp, name, model=model, pooling=pooling, batch_size=batch_size, normalize=normalize,
+                          dtype=dtype, device=device, long_texts=long_texts, spans=spans,
+                          bundle_model=bundle_model)
 
 
 def _check_config(batch_size: int, dtype: str, long_texts: str, spans: List[str]) -> None:
@@ -144,13 +146,13 @@ class SBERTComponent:
     """Embeds docs and spans with a shared :class:`~sbert_plugins.SentenceEncoder`."""
 
     def __init__(self, nlp: Language, name: str = "sbert", *, model: str = DEFAULT_CONFIG["model"],
-                 batch_size: int = 64, normalize: bool = True, dtype: str = "float32",
+                 pooling: Optional[str] = None, batch_size: int = 64, normalize: bool = True, dtype: str = "float32",
                  device: Optional[str] = "cpu", long_texts: str = "chunk",
                  spans: Iterable[str] = ("doc", "sents"), bundle_model: bool = False) -> None:
         spans = list(spans)
         _check_config(batch_size, dtype, long_texts, spans)
         self.name = name
-        self.model, self.batch_size, self.normalize = model, batch_size, normalize
+        self.model, self.pooling, self.batch_size, self.normalize = model, pooling, batch_size, normalize
         self.dtype, self.device, self.long_texts = dtype, device, long_texts
         self.spans, self.bundle_model = spans, bundle_model
         self._model_path: Optional[str] = None
@@ -166,7 +168,8 @@ class SBERTComponent:
         if self._encoder is None:
             from ._loading import shared_encoder
 
-            self._encoder = shared_encoder(self._model_path or self.model, normalize=self.normalize,
+            self._encoder = shared_encoder(self._model_path or self.model, pooling=self.pooling,
+                                           normalize=self.normalize,
                                            dtype=self.dtype, device=self.device, long_texts=self.long_texts)
         return self._encoder
 
