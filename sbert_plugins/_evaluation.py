@@ -91,13 +91,19 @@ class STSResult:
 def evaluate_sts(encoder, dataset: str = "stsb", batch_size: int = 64) -> STSResult:
     """Cosine similarity of each pair vs gold, as Spearman and Pearson x 100."""
     s1, s2, gold = load_sts(dataset)
+    return evaluate_pairs(encoder, s1, s2, gold, dataset, batch_size)
+
+
+def evaluate_pairs(encoder, s1: Sequence[str], s2: Sequence[str], gold: Sequence[float], name: str = "pairs",
+                   batch_size: int = 64) -> STSResult:
+    """Spearman / Pearson x 100 of cos(s1[i], s2[i]) against gold[i]; each sentence encoded once."""
     unique = sorted(set(s1) | set(s2))
     vectors = encoder.encode(unique, batch_size=batch_size, normalize=True, allow_empty=True)
     index = {s: i for i, s in enumerate(unique)}
     a = vectors[[index[s] for s in s1]]
     b = vectors[[index[s] for s in s2]]
     cosine = (a * b).sum(axis=1)
-    return STSResult(dataset, 100 * spearman(cosine, gold), 100 * pearson(cosine, gold), len(gold))
+    return STSResult(name, 100 * spearman(cosine, gold), 100 * pearson(cosine, gold), len(gold))
 
 
 SENTEVAL_TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC")

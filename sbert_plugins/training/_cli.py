@@ -1,0 +1,43 @@
+"""``sbert train``: fine-tune with one of the siamese objectives from the command line."""
+from __future__ import annotations
+
+import argparse
+import logging
+
+
+def add_train_parser(sub, add_model_args) -> None:
+    p = sub.add_parser("train", help="fine-tune with the paper's objectives (cosine / softmax / triplet / mnrl)")
+    p.add_argument("--train", required=True, help="STS set name (stsb-train) or a .tsv (score|label, s1, s2)")
+    p.add_argument("--loss", default="cosine", choices=["cosine", "softmax", "triplet", "mnrl"])
+    p.add_argument("--eval", default="stsb-dev", help="STS set for model selection ('' to skip)")
+    p.add_argument("--output", required=True, help="folder for the best checkpoint (sentence-transformers format)")
+    p.add_argument("--epochs", type=int, default=1)
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
+    p.add_argument("--eval-every", type=int, default=0)
+    p.add_argument("--grad-accum", type=int, default=1)
+    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--max-steps", type=int, default=None)
+    add_model_args(p)
+    p.set_defaults(func=cmd_train, batch_size=16)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .._encoder import SentenceEncoder
+    from .._evaluation import STS_FILES, load_sts
+    from . import fit, make_loss, nli_examples, sts_evaluator, sts_examples
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    encoder = SentenceEncoder(args.model, device=args.device)
+    examples = nli_examples(args.train) if args.loss == "softmax" else sts_examples(args.train)
+    if args.loss in ("triplet", "mnrl") and args.train in STS_FILES:
+        # STS pairs as (anchor, positive) for in-batch negatives: keep only the very similar ones
+        examples = [e for e in examples if e.label >= 0.8]
+    evaluator = sts_evaluator(*load_sts(args.eval)) if args.eval else None
+    result = fit(encoder, examples, make_loss(args.loss, encoder), epochs=args.epochs, batch_size=args.batch_size,
+                 lr=args.lr, warmup_ratio=args.warmup, gradient_accumulation=args.grad_accum, bf16=args.bf16,
+                 evaluator=evaluator, eval_every=args.eval_every, output_path=args.output,
+                 max_steps=args.max_steps)
+    print(f"{result.steps} steps; first loss {result.losses[0]:.4f}, last {result.losses[-1]:.4f}; "
+          f"dev scores {result.evaluations}; best {result.best_score} saved to {result.best_path}")
+    return 0

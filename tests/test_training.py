@@ -1,0 +1,96 @@
+"""Training on the tiny random BERT: losses fall, save/load is exact, ST can load the result."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sbert_plugins import ConfigError, SentenceEncoder
+from sbert_plugins.training import (CosineSimilarityLoss, InputExample, MultipleNegativesRankingLoss,
+                                    SoftmaxLoss, TripletLoss, fit, make_loss, sts_evaluator)
+
+PAIRS = [InputExample(("the man plays guitar", "a man plays music"), 0.9),
+         InputExample(("the cat is happy", "the dog is sad"), 0.2),
+         InputExample(("red car", "a red car"), 1.0),
+         InputExample(("the child eats food", "a big blue book"), 0.0)] * 4
+
+
+@pytest.fixture()
+def encoder(tiny_model_dir):
+    return SentenceEncoder(str(tiny_model_dir), device="cpu")
+
+
+def _mean(values):
+    return float(np.mean(values))
+
+
+@pytest.mark.parametrize("loss_factory, data", [
+    (lambda e: CosineSimilarityLoss(), PAIRS),
+    (lambda e: SoftmaxLoss(e.dimension, 3), [InputExample(x.texts, i % 3) for i, x in enumerate(PAIRS)]),
+    (lambda e: TripletLoss(), [InputExample((a, b, "the child eats food")) for a, b in (x.texts for x in PAIRS)]),
+    (lambda e: MultipleNegativesRankingLoss(), [InputExample(x.texts) for x in PAIRS[:4]] * 4),
+])
+def test_a_few_steps_lower_the_loss(encoder, loss_factory, data):
+    result = fit(encoder, data, loss_factory(encoder), epochs=12, batch_size=4, lr=1e-3, warmup_ratio=0.0)
+    assert _mean(result.losses[-4:]) < _mean(result.losses[:4])
+    assert not encoder.training  # back in eval mode
+
+
+def test_save_load_round_trip_is_exact_and_fingerprint_changes(encoder, tmp_path):
+    before = encoder.fingerprint
+    fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, lr=1e-3, output_path=tmp_path / "out")
+    assert encoder.fingerprint != before
+    loaded = SentenceEncoder(str(tmp_path / "out"), device="cpu")
+    texts = ["the man plays guitar", "red car"]
+    np.testing.assert_array_equal(encoder.encode(texts), loaded.encode(texts))
+
+
+def test_sentence_transformers_loads_the_saved_folder(encoder, tmp_path):
+    st = pytest.importorskip("sentence_transformers")
+    fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, lr=1e-3, output_path=tmp_path / "out")
+    theirs = st.SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(["the man plays guitar"])
+    np.testing.assert_allclose(encoder.encode(["the man plays guitar"]), theirs, atol=1e-5)
+
+
+def test_best_checkpoint_and_evaluations(encoder, tmp_path):
+    s1, s2 = [e.texts[0] for e in PAIRS[:4]], [e.texts[1] for e in PAIRS[:4]]
+    gold = [e.label for e in PAIRS[:4]]
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=3, batch_size=4, lr=1e-3,
+                 evaluator=sts_evaluator(s1, s2, gold), eval_every=4, output_path=tmp_path / "best")
+    assert len(result.evaluations) == 4 and result.best_score == max(s for _, s in result.evaluations)
+    assert (tmp_path / "best" / "modules.json").is_file()
+
+
+def test_gradient_accumulation_and_bf16_autocast(encoder):
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=2, batch_size=2, gradient_accumulation=2,
+                 bf16=True, lr=1e-3)
+    assert result.steps == 8 and all(np.isfinite(result.losses))
+
+
+def test_bad_training_config(encoder, tiny_model_dir):
+    with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
+        make_loss("hinge", encoder)
+    with pytest.raises(ConfigError, match="no training examples"):
+        fit(encoder, [], CosineSimilarityLoss())
+    with pytest.raises(ConfigError, match="needs \\(anchor, positive, negative\\)"):
+        fit(encoder, PAIRS, TripletLoss())
+    bf16 = SentenceEncoder(str(tiny_model_dir), device="cpu", dtype="bfloat16")
+    with pytest.raises(ConfigError, match="train float32 weights"):
+        fit(bf16, PAIRS, CosineSimilarityLoss())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
+def test_cuda_path(tiny_model_dir):
+    encoder = SentenceEncoder(str(tiny_model_dir), device="cuda")
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, bf16=True)
+    assert np.isfinite(result.losses).all()
+
+
+def test_cli_train(tiny_model_dir, tmp_path, capsys):
+    from sbert_plugins._cli import main
+
+    train = tmp_path / "train.tsv"
+    train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
+    assert main(["train", "--train", str(train), "--eval", str(train), "--output", str(tmp_path / "m"),
+                 "--model", str(tiny_model_dir), "--epochs", "2", "--lr", "1e-3", "--device", "cpu"]) == 0
+    assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()
