@@ -61,6 +61,14 @@ def test_best_checkpoint_and_evaluations(encoder, tmp_path):
     assert (tmp_path / "best" / "modules.json").is_file()
 
 
+def test_head_lr_applies_to_the_loss_head(encoder):
+    data = [InputExample(x.texts, i % 3) for i, x in enumerate(PAIRS)]
+    loss = SoftmaxLoss(encoder.dimension, 3)
+    before = loss.classifier.weight.detach().clone()
+    fit(encoder, data, loss, epochs=1, batch_size=4, lr=1e-9, head_lr=1e-2, warmup_ratio=0.0)
+    assert (loss.classifier.weight - before).abs().max() > 1e-4
+
+
 def test_gradient_accumulation_and_bf16_autocast(encoder):
     result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=2, batch_size=2, gradient_accumulation=2,
                  bf16=True, lr=1e-3)

@@ -14,6 +14,8 @@ def add_train_parser(sub, add_model_args) -> None:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
+    p.add_argument("--head-lr", type=float, default=None,
+                   help="lr of the loss's own head (softmax classifier); e.g. 1e-3 for normalising models")
     p.add_argument("--eval-every", type=int, default=0)
     p.add_argument("--grad-accum", type=int, default=1)
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
@@ -37,7 +39,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     result = fit(encoder, examples, make_loss(args.loss, encoder), epochs=args.epochs, batch_size=args.batch_size,
                  lr=args.lr, warmup_ratio=args.warmup, gradient_accumulation=args.grad_accum, bf16=args.bf16,
                  evaluator=evaluator, eval_every=args.eval_every, output_path=args.output,
-                 max_steps=args.max_steps)
+                 max_steps=args.max_steps, head_lr=args.head_lr)
     print(f"{result.steps} steps; first loss {result.losses[0]:.4f}, last {result.losses[-1]:.4f}; "
           f"dev scores {result.evaluations}; best {result.best_score} saved to {result.best_path}")
     return 0

@@ -35,14 +35,18 @@ def sts_evaluator(s1: Sequence[str], s2: Sequence[str], gold: Sequence[float]) -
     return lambda encoder: evaluate_pairs(encoder, s1, s2, gold, "dev").spearman
 
 
-def _optimizer(encoder: nn.Module, loss: nn.Module, lr: float, weight_decay: float) -> torch.optim.Optimizer:
-    decay, no_decay = [], []
-    for module in (encoder, loss):
+def _optimizer(encoder: nn.Module, loss: nn.Module, lr: float, weight_decay: float,
+               head_lr: Optional[float]) -> torch.optim.Optimizer:
+    """AdamW; no decay on biases/norms; the loss's own head (e.g. the softmax classifier) may get its own lr."""
+    groups = []
+    for module, module_lr in ((encoder, lr), (loss, head_lr or lr)):
+        decay, no_decay = [], []
         for name, param in module.named_parameters():
             if param.requires_grad:
                 (no_decay if "bias" in name or "LayerNorm" in name or "norm" in name else decay).append(param)
-    return torch.optim.AdamW([{"params": decay, "weight_decay": weight_decay},
-                              {"params": no_decay, "weight_decay": 0.0}], lr=lr)
+        groups += [{"params": decay, "weight_decay": weight_decay, "lr": module_lr},
+                   {"params": no_decay, "weight_decay": 0.0, "lr": module_lr}]
+    return torch.optim.AdamW([g for g in groups if g["params"]], lr=lr)
 
 
 def _schedule(optimizer, warmup: int, total: int) -> torch.optim.lr_scheduler.LambdaLR:
@@ -76,11 +80,13 @@ def fit(encoder, examples: Sequence[InputExample], loss: nn.Module, *, epochs: i
         lr: float = 2e-5, warmup_ratio: float = 0.1, weight_decay: float = 0.01, gradient_accumulation: int = 1,
         max_grad_norm: float = 1.0, bf16: bool = False, evaluator: Optional[Evaluator] = None,
         eval_every: int = 0, output_path: Union[str, Path, None] = None, seed: int = 0,
-        max_steps: Optional[int] = None) -> TrainResult:
+        max_steps: Optional[int] = None, head_lr: Optional[float] = None) -> TrainResult:
     """Train ``encoder`` in place; with an evaluator, the best checkpoint is saved to ``output_path``.
 
     Batches are shuffled each epoch; ``gradient_accumulation`` batches make one
     optimizer step; ``bf16`` runs forward/backward under bfloat16 autocast.
+    ``head_lr`` is the learning rate of the loss's own parameters (SoftmaxLoss's
+    randomly initialised classifier); by default the same as ``lr``.
     """
     _check(examples, epochs, batch_size, gradient_accumulation)
     if getattr(encoder, "dtype_name", "float32") not in ("float32", "fp32"):
@@ -91,7 +97,7 @@ def fit(encoder, examples: Sequence[InputExample], loss: nn.Module, *, epochs: i
     loss.to(encoder.device)
     per_epoch = math.ceil(len(examples) / batch_size / gradient_accumulation)
     total = min(per_epoch * epochs, max_steps or per_epoch * epochs)
-    optimizer = _optimizer(encoder, loss, lr, weight_decay)
+    optimizer = _optimizer(encoder, loss, lr, weight_decay, head_lr)
     scheduler = _schedule(optimizer, int(warmup_ratio * total), total)
     result = TrainResult(steps=0)
     encoder.mark_modified()
