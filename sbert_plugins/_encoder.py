@@ -155,7 +155,7 @@ class SentenceEncoder(nn.Sequential):
                 "max_seq_length": self.max_seq_length}
 
     # -- encoding ----------------------------------------------------------
-    def encode(self, texts: Union[str, Iterable[str]], batch_size: int = 32, *,
+    def encode(self, texts: Union[str, Iterable[str]], batch_size: int = 64, *,
                normalize: bool = False, convert_to: str = "numpy",
                show_progress_bar: Optional[bool] = None, long_texts: Optional[str] = None,
                allow_empty: bool = False) -> Union[np.ndarray, torch.Tensor]:
