@@ -59,6 +59,16 @@ def server_version_of(client, url: str = "") -> str:
     return versions[0] if versions else "0.0.0"
 
 
+def _consume(results, report: IngestReport, pending: Dict[str, None]) -> None:
+    """Tally streaming_bulk's per-document outcomes; acknowledged ids leave ``pending``."""
+    for ok, item in results:
+        pending.pop(next(iter(item.values()), {}).get("_id"), None)
+        if ok:
+            report.indexed += 1
+        else:
+            report.failures.append(failure_from_item(item))
+
+
 class ElasticsearchStore:
     """One index (or alias) of documents embedded with one encoder.
 
@@ -147,7 +157,10 @@ class ElasticsearchStore:
                          vector_field=stored.get("vector_field", self.vector_field),
                          batch_size=max(encode_window, chunk_size), report=report,
                          unit=stored.get("similarity") == "dot_product", pending=pending)
-        results = helpers.streaming_bulk(self.client, stream, chunk_size=chunk_size, max_retries=max_retries,
+        # 429s are retried once, by streaming_bulk with its backoff; the transport must not retry them too
+        # (it would multiply the attempts and put the node on dead-node timeouts).
+        bulk_client = self.client.options(retry_on_status=(502, 503, 504))
+        results = helpers.streaming_bulk(bulk_client, stream, chunk_size=chunk_size, max_retries=max_retries,
                                          initial_backoff=initial_backoff, max_backoff=max_backoff,
                                          raise_on_error=False, raise_on_exception=False, yield_ok=True)
         if progress:
@@ -155,12 +168,7 @@ class ElasticsearchStore:
 
             results = tqdm(results, desc=f"ingest {target}", unit="doc")
         try:
-            for ok, item in results:
-                pending.pop(next(iter(item.values()), {}).get("_id"), None)
-                if ok:
-                    report.indexed += 1
-                else:
-                    report.failures.append(failure_from_item(item))
+            _consume(results, report, pending)
         except TransportConnectionError as exc:
             self._account_for_abort(report, pending, source, exc)
         self._refresh(target, refresh, report)

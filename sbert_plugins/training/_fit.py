@@ -106,18 +106,8 @@ def fit(encoder, examples: Sequence[InputExample], loss: nn.Module, *, epochs: i
         for _ in range(epochs):
             order = list(examples)
             rng.shuffle(order)
-            for start in range(0, len(order), batch_size * gradient_accumulation):
-                window = order[start:start + batch_size * gradient_accumulation]
-                result.losses.append(_step(encoder, loss, window, batch_size, bf16))
-                nn.utils.clip_grad_norm_([p for g in optimizer.param_groups for p in g["params"]], max_grad_norm)
-                optimizer.step()
-                scheduler.step()
-                optimizer.zero_grad(set_to_none=True)
-                result.steps += 1
-                if evaluator and eval_every and result.steps % eval_every == 0:
-                    _evaluate(encoder, evaluator, result, output_path)
-                if result.steps >= total:
-                    break
+            _run_epoch(encoder, loss, order, optimizer, scheduler, result, batch_size, gradient_accumulation,
+                       max_grad_norm, bf16, evaluator, eval_every, output_path, total)
             if result.steps >= total:
                 break
         if evaluator:
@@ -128,6 +118,24 @@ def fit(encoder, examples: Sequence[InputExample], loss: nn.Module, *, epochs: i
     finally:
         encoder.eval()
     return result
+
+
+def _run_epoch(encoder, loss, order, optimizer, scheduler, result: TrainResult, batch_size: int,
+               accumulation: int, max_grad_norm: float, bf16: bool, evaluator, eval_every: int,
+               output_path, total: int) -> None:
+    params = [p for g in optimizer.param_groups for p in g["params"]]
+    for start in range(0, len(order), batch_size * accumulation):
+        window = order[start:start + batch_size * accumulation]
+        result.losses.append(_step(encoder, loss, window, batch_size, bf16))
+        nn.utils.clip_grad_norm_(params, max_grad_norm)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad(set_to_none=True)
+        result.steps += 1
+        if evaluator and eval_every and result.steps % eval_every == 0:
+            _evaluate(encoder, evaluator, result, output_path)
+        if result.steps >= total:
+            return
 
 
 def _step(encoder, loss: nn.Module, window: Sequence[InputExample], batch_size: int, bf16: bool) -> float:
