@@ -33,7 +33,19 @@ fetch() {
   mkdir -p "$HOME_DIR"
   log "fetching $ARTIFACT from Maven Central"
   mvn -q dependency:copy -Dartifact="$ARTIFACT" -DoutputDirectory="$HOME_DIR" -Dmdep.overWriteIfNewer=true
-  (cd "$HOME_DIR" && unzip -q -o "elasticsearch-$VERSION.zip")
+  if command -v unzip >/dev/null; then
+    (cd "$HOME_DIR" && unzip -q -o "elasticsearch-$VERSION.zip")
+  else  # keep the executable bits, which Python's zipfile drops
+    python3 - "$HOME_DIR/elasticsearch-$VERSION.zip" "$HOME_DIR" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as zf:
+    for info in zf.infolist():
+        path = zf.extract(info, sys.argv[2])
+        mode = info.external_attr >> 16
+        if mode:
+            os.chmod(path, mode)
+PY
+  fi
   [ -x "$DIST/bin/elasticsearch" ] || { log "unpacking failed: no $DIST/bin/elasticsearch"; exit 1; }
 }
 
