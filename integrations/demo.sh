@@ -5,11 +5,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash integrations/setup.sh
 export HF_HUB_OFFLINE=1
-DATA="${SBERT_PLUGINS_DATA:-../shared/data}"
-if [ -f "$DATA/stsb/train.tsv" ]; then
-  tail -n +2 "$DATA/stsb/train.tsv" | cut -f2,3 | tr '\t' '\n' | awk 'NF && !seen[$0]++' | head -10000 > /tmp/sbert_demo_sentences.txt
-else
-  cp integrations/sentences.txt /tmp/sbert_demo_sentences.txt
+SENTENCES="${TMPDIR:-/tmp}/sbert_demo_sentences.txt"
+# 10,000 distinct STSb sentences when ../shared/data is there, else the small bundled file
+.venv/bin/python - "$SENTENCES" <<'PY'
+import shutil, sys
+from sbert_plugins._evaluation import data_dir, load_sts
+if data_dir() is None:
+    shutil.copy("integrations/sentences.txt", sys.argv[1])
+else:
+    s1, s2, _ = load_sts("stsb-train")
+    sentences = list(dict.fromkeys(s for pair in zip(s1, s2) for s in pair if s.strip()))[:10000]
+    open(sys.argv[1], "w", encoding="utf-8").write("\n".join(sentences) + "\n")
+PY
+.venv/bin/sbert pairs "$SENTENCES" --top-k 5
+if .venv/bin/python -c "import sys; from sbert_plugins._evaluation import data_dir; sys.exit(data_dir() is None)"; then
+  .venv/bin/sbert eval-sts stsb sickr
 fi
-.venv/bin/sbert pairs /tmp/sbert_demo_sentences.txt --top-k 5
-if [ -f "$DATA/stsb/test.tsv" ]; then .venv/bin/sbert eval-sts stsb sickr; fi
