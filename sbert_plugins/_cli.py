@@ -10,6 +10,7 @@ from typing import List, Optional
 
 from ._errors import SbertPluginsError
 from ._loading import DEFAULT_MODEL
+from ._train_cli import add_train_parser
 
 
 def _add_model_args(parser: argparse.ArgumentParser) -> None:
@@ -114,11 +115,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 def cmd_plugins(args: argparse.Namespace) -> int:
     from ._plugins import collect_mapping, get_plugin_manager
+    from .models import available_pooling
 
     manager = get_plugin_manager()
     for info in manager.describe():
         print(f"{info.name}\t{info.source}\n    hooks: {', '.join(info.hooks)}")
-    print("pooling:", ", ".join(sorted(__import__("sbert_plugins.models", fromlist=["x"]).available_pooling())))
+    print("pooling:", ", ".join(sorted(available_pooling())))
     print("chunkers:", ", ".join(sorted(collect_mapping("sbert_chunkers"))))
     print("vector stores:", ", ".join(sorted(collect_mapping("sbert_vector_stores"))))
     for error in manager.errors:
@@ -157,16 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, action in sub.choices.items():
         if name != "plugins":
             _add_model_args(action)
-    _add_train_parser(sub)
-    return parser
-
-
-def _add_train_parser(sub) -> None:
-    try:
-        from .training._cli import add_train_parser
-    except ImportError:
-        return
     add_train_parser(sub, _add_model_args)
+    return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:

@@ -4,22 +4,22 @@ from __future__ import annotations
 import hashlib
 import threading
 from pathlib import Path
-from typing import Any, Dict, List, Tuple
-
-from torch import nn
+from typing import TYPE_CHECKING, Any, Dict, List, Tuple
 
 from ._errors import ModelLoadError
+from ._files import read_json
 from ._plugins import resolve_with_plugins
-from .models import Dense, Normalize, Pooling, Transformer
-from .models._pooling import read_json
+
+if TYPE_CHECKING:  # torch loads only when a model does, not for name resolution or the CLI parser
+    from torch import nn
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
-_MODULE_TYPES = {
-    "Transformer": Transformer,
-    "Pooling": Pooling,
-    "Normalize": Normalize,
-    "Dense": Dense,
-}
+
+
+def _module_types() -> Dict[str, type]:
+    from .models import Dense, Normalize, Pooling, Transformer
+
+    return {"Transformer": Transformer, "Pooling": Pooling, "Normalize": Normalize, "Dense": Dense}
 
 
 def resolve_model(name_or_path: str | Path) -> Path:
@@ -44,14 +44,17 @@ def resolve_model(name_or_path: str | Path) -> Path:
 
 def _module_class(type_name: str, folder: Path) -> type:
     short = type_name.rsplit(".", 1)[-1]
-    if short not in _MODULE_TYPES:
+    types = _module_types()
+    if short not in types:
         raise ModelLoadError(f"{folder / 'modules.json'} uses module type {type_name!r}, which "
-                             f"sbert-plugins cannot load; supported: {sorted(_MODULE_TYPES)}")
-    return _MODULE_TYPES[short]
+                             f"sbert-plugins cannot load; supported: {sorted(types)}")
+    return types[short]
 
 
 def load_modules(folder: Path, max_seq_length: int | None = None) -> List[nn.Module]:
     """Modules of a sentence-transformers folder, or Transformer+mean for a plain checkpoint."""
+    from .models import Pooling, Transformer
+
     if not (folder / "modules.json").is_file():
         transformer = Transformer.load(folder, max_seq_length)
         return [transformer, Pooling(transformer.dimension, "mean")]

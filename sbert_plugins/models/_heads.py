@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from .._errors import ModelLoadError
-from ._pooling import read_json
+from .._files import read_json
 
 # sentence-transformers stores the activation as a dotted class path.
 _ACTIVATIONS = {

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from .._errors import ConfigError, ModelLoadError
+from .._files import read_json
 
 PoolingFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -128,13 +129,3 @@ class Pooling(nn.Module):
         if not modes:
             raise ModelLoadError(f"{Path(folder) / 'config.json'} enables no pooling mode")
         return cls(dimension, modes)
-
-
-def read_json(path: Path) -> dict:
-    """Read a JSON config, failing with the file name when it is missing or corrupt."""
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ModelLoadError(f"missing model file {path}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelLoadError(f"corrupt JSON in {path}: {exc}; re-export or re-download the model") from None

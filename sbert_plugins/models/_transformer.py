@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from .._errors import ModelLoadError
-from ._pooling import read_json
+from .._files import read_json
 
 _ST_CONFIG = "sentence_bert_config.json"
 

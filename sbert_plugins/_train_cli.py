@@ -1,4 +1,7 @@
-"""``sbert train``: fine-tune with one of the siamese objectives from the command line."""
+"""``sbert train``: fine-tune with one of the siamese objectives from the command line.
+
+Kept outside ``sbert_plugins.training`` so building the CLI parser does not import torch.
+"""
 from __future__ import annotations
 
 import argparse
@@ -25,9 +28,9 @@ def add_train_parser(sub, add_model_args) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .._encoder import SentenceEncoder
-    from .._evaluation import STS_FILES, load_sts
-    from . import fit, make_loss, nli_examples, sts_evaluator, sts_examples
+    from ._encoder import SentenceEncoder
+    from ._evaluation import STS_FILES, load_sts
+    from .training import fit, make_loss, nli_examples, sts_evaluator, sts_examples
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     encoder = SentenceEncoder(args.model, device=args.device)
