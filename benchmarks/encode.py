@@ -29,8 +29,6 @@ if cfg["kind"] == "st":
 else:
     from sbert_plugins import SentenceEncoder, evaluate_sts
     model = SentenceEncoder(cfg["model"], device="cpu", dtype=cfg["dtype"])
-    if cfg["dtype"] == "int8":
-        pass
     enc = lambda t: model.encode(t, batch_size=cfg["batch_size"])
 enc(texts[:64])
 start = time.perf_counter(); vectors = enc(texts); elapsed = time.perf_counter() - start

@@ -13,10 +13,11 @@ import warnings
 
 import numpy as np
 
-from _common import timer  # noqa: F401  (sets HF_HUB_OFFLINE)
+import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 from sbert_plugins import SentenceEncoder, evaluate_sts
 from sbert_plugins._evaluation import data_dir, load_sts
-from sbert_plugins.training import SoftmaxLoss, fit, nli_examples, sts_evaluator, sts_examples
+from sbert_plugins.training import (CosineSimilarityLoss, SoftmaxLoss, fit, nli_examples, sts_evaluator,
+                                    sts_examples)
 
 warnings.filterwarnings("ignore")
 
@@ -25,8 +26,8 @@ def stsb(args) -> None:
     encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu")
     before = evaluate_sts(encoder, "stsb").spearman
     start = time.perf_counter()
-    result = fit(encoder, sts_examples("stsb-train"), __import__("sbert_plugins.training", fromlist=["x"])
-                 .CosineSimilarityLoss(), epochs=args.epochs, batch_size=16, lr=2e-5, warmup_ratio=0.1,
+    result = fit(encoder, sts_examples("stsb-train"), CosineSimilarityLoss(), epochs=args.epochs, batch_size=16,
+                 lr=2e-5, warmup_ratio=0.1,
                  evaluator=sts_evaluator(*load_sts("stsb-dev")), eval_every=args.eval_every,
                  output_path=args.output, max_steps=args.max_steps)
     minutes = (time.perf_counter() - start) / 60

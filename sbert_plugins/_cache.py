@@ -40,9 +40,9 @@ class EmbeddingCache:
                 if vector is not None:
                     found[text] = vector
                     self._data.move_to_end((key, text))
-        missing: List[str] = list(dict.fromkeys(t for t in texts if t not in found))
-        self.hits += len(texts) - sum(1 for t in texts if t in missing)
-        self.misses += len(missing)
+            missing: List[str] = list(dict.fromkeys(t for t in texts if t not in found))
+            self.hits += sum(1 for t in texts if t in found)
+            self.misses += len(missing)
         if missing:
             fresh = encode_fn(missing)
             with self._lock:

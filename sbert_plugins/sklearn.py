@@ -74,14 +74,13 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     def _validate_params(self) -> None:
-        from ._encoder import LONG_TEXT_POLICIES, check_dtype
+        from ._encoder import check_dtype, check_long_texts
 
         if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
             raise ConfigError(f"batch_size={self.batch_size!r}; use a positive int such as 32")
         if self.normalize not in (None, True, False):
             raise ConfigError(f"normalize={self.normalize!r}; use True, False or None (model default)")
-        if self.long_texts not in LONG_TEXT_POLICIES:
-            raise ConfigError(f"long_texts={self.long_texts!r}; choose one of {LONG_TEXT_POLICIES}")
+        check_long_texts(self.long_texts)
         check_dtype(self.dtype)
 
     def _load(self):
@@ -134,8 +133,7 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         return np.asarray([f"sbert{i}" for i in range(self.n_features_out_)], dtype=object)
 
     def __getstate__(self) -> dict:
-        state = super().__getstate__() if hasattr(super(), "__getstate__") else self.__dict__.copy()
-        state = dict(state)
+        state = dict(super().__getstate__())
         if not self.include_weights:
             state.pop("encoder_", None)
         return state

@@ -102,10 +102,8 @@ def _similarity(a: Optional[np.ndarray], b: Optional[np.ndarray]) -> float:
 
 
 def _other_vector(other: Any) -> Optional[np.ndarray]:
-    if isinstance(other, Doc):
-        return doc_vector(other) if doc_vector(other) is not None else other.vector
-    if isinstance(other, Span):
-        found = span_vector(other)
+    if isinstance(other, (Doc, Span)):
+        found = doc_vector(other) if isinstance(other, Doc) else span_vector(other)
         return found if found is not None else other.vector
     return getattr(other, "vector", None)
 

@@ -1,6 +1,7 @@
 """Ingest: bounded-memory batches -> embeddings -> helpers.streaming_bulk, with a full report."""
 from __future__ import annotations
 
+import functools
 import itertools
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -75,6 +76,7 @@ def actions(docs: Iterable[Any], encode, *, index: str, text_field: str, vector_
     id read goes into ``pending`` until the server acknowledges it, so a run that
     dies midway can say exactly which documents did not land.
     """
+    emit = functools.partial(_emit, index=index, text_field=text_field, vector_field=vector_field, unit=unit)
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbert-encode") as pool:
         ready: Optional[Tuple[List[Doc], Future]] = None
         for batch in batches(docs, batch_size):
@@ -84,10 +86,10 @@ def actions(docs: Iterable[Any], encode, *, index: str, text_field: str, vector_
             pending.update((doc_id, None) for doc_id, _, _ in good)
             upcoming = (good, pool.submit(encode, [text for _, text, _ in good]))
             if ready is not None:
-                yield from _emit(*ready, index=index, text_field=text_field, vector_field=vector_field, unit=unit)
+                yield from emit(*ready)
             ready = upcoming
         if ready is not None:
-            yield from _emit(*ready, index=index, text_field=text_field, vector_field=vector_field, unit=unit)
+            yield from emit(*ready)
 
 
 def _valid(batch: List[Any], text_field: str, report: IngestReport) -> List[Doc]:
