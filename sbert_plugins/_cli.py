@@ -165,7 +165,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
-    if str(getattr(args, "dtype", "float32")) in ("bfloat16", "bf16", "float16", "fp16"):
+    requested = [getattr(args, "dtype", "float32"), *getattr(args, "dtypes", [])]  # bench runs several
+    if any(str(d) in ("bfloat16", "bf16", "float16", "fp16") for d in requested):
         from ._cpu import prepare_bf16_cpu  # before torch starts oneDNN
 
         prepare_bf16_cpu()

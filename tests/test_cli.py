@@ -56,3 +56,14 @@ def test_python_dash_m(tiny_model_dir):
 def test_eval_sts_prints_table(minilm, data_dir, capsys):
     assert main(["eval-sts", "stsb", "--model", "all-MiniLM-L6-v2"]) == 0
     assert "82.03" in capsys.readouterr().out
+
+
+@pytest.mark.data
+def test_bench_runs_fp32_then_bf16_in_one_process(tiny_model_dir, data_dir):
+    # a fresh process without the test suite's oneDNN cap: the CLI must set it before fp32 runs
+    env = {k: v for k, v in __import__("os").environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
+    done = subprocess.run([sys.executable, "-m", "sbert_plugins", "bench", "--n", "50", "--model",
+                           str(tiny_model_dir), "--dtypes", "float32", "bfloat16"],
+                          capture_output=True, text=True, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "float32" in done.stdout and "bfloat16" in done.stdout
