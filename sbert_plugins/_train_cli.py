@@ -33,7 +33,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from .training import fit, make_loss, nli_examples, sts_evaluator, sts_examples
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    encoder = SentenceEncoder(args.model, device=args.device)
+    # --dtype is passed on so fit() refuses reduced-precision weights instead of silently ignoring it
+    encoder = SentenceEncoder(args.model, device=args.device, dtype=args.dtype)
     examples = nli_examples(args.train) if args.loss == "softmax" else sts_examples(args.train)
     if args.loss in ("triplet", "mnrl") and args.train in STS_FILES:
         # STS pairs as (anchor, positive) for in-batch negatives: keep only the very similar ones

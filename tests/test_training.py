@@ -102,3 +102,13 @@ def test_cli_train(tiny_model_dir, tmp_path, capsys):
     assert main(["train", "--train", str(train), "--eval", str(train), "--output", str(tmp_path / "m"),
                  "--model", str(tiny_model_dir), "--epochs", "2", "--lr", "1e-3", "--device", "cpu"]) == 0
     assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()
+
+
+def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys):
+    from sbert_plugins._cli import main
+
+    train = tmp_path / "train.tsv"
+    train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
+    assert main(["train", "--train", str(train), "--eval", "", "--output", str(tmp_path / "m"),
+                 "--model", str(tiny_model_dir), "--dtype", "bfloat16", "--device", "cpu"]) == 1
+    assert "train float32 weights" in capsys.readouterr().err
