@@ -5,19 +5,22 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash integrations/setup.sh
 export HF_HUB_OFFLINE=1
+# evaluation data: $SBERT_DATA_DIR, else ../shared/data beside the checkout (the library never searches)
+if [ -z "${SBERT_DATA_DIR:-}" ] && [ -d ../shared/data/stsb ]; then export SBERT_DATA_DIR="$(cd ../shared/data && pwd)"; fi
 SENTENCES="${TMPDIR:-/tmp}/sbert_demo_sentences.txt"
-# 10,000 distinct STSb sentences when ../shared/data is there, else the small bundled file
+# 10,000 distinct STSb sentences when the data is there, else the small bundled file
 .venv/bin/python - "$SENTENCES" <<'PY'
 import shutil, sys
-from sbert_plugins._evaluation import data_dir, load_sts
-if data_dir() is None:
+from sbert_plugins import SbertPluginsError, load_sts
+try:
+    s1, s2, _ = load_sts("stsb-train")
+except SbertPluginsError:
     shutil.copy("integrations/sentences.txt", sys.argv[1])
 else:
-    s1, s2, _ = load_sts("stsb-train")
     sentences = list(dict.fromkeys(s for pair in zip(s1, s2) for s in pair if s.strip()))[:10000]
     open(sys.argv[1], "w", encoding="utf-8").write("\n".join(sentences) + "\n")
 PY
 .venv/bin/sbert pairs "$SENTENCES" --top-k 5
-if .venv/bin/python -c "import sys; from sbert_plugins._evaluation import data_dir; sys.exit(data_dir() is None)"; then
+if [ -n "${SBERT_DATA_DIR:-}" ]; then
   .venv/bin/sbert eval-sts stsb sickr
 fi

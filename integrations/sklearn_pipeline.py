@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import Pipeline
 
-from sbert_plugins._cache import DEFAULT_CACHE
+from sbert_plugins import SbertPluginsError, embedding_cache, load_senteval
 from sbert_plugins.sklearn import SBERTTransformer
 
 FALLBACK = [("a wonderful, moving film", 1), ("dull and far too long", 0), ("great acting and a smart plot", 1),
@@ -23,11 +23,9 @@ FALLBACK = [("a wonderful, moving film", 1), ("dull and far too long", 0), ("gre
 
 def load(limit: int):
     try:
-        from sbert_plugins._evaluation import load_senteval
-
-        texts, labels = load_senteval("MR")["all"]
+        texts, labels = load_senteval("MR")["all"]  # needs $SBERT_DATA_DIR
         pairs = [(t, int(y)) for t, y in zip(texts, labels)]
-    except Exception:  # no data folder: still runnable
+    except SbertPluginsError:  # no data folder: still runnable
         pairs = FALLBACK
     random.Random(0).shuffle(pairs)
     pairs = pairs[:limit]
@@ -44,7 +42,7 @@ def run(limit: int = 2000, model: str = "all-MiniLM-L6-v2") -> dict:
     grid.fit(x_train, y_train)
     result = {"best_params": grid.best_params_, "cv_accuracy": grid.best_score_,
               "test_accuracy": grid.score(x_test, y_test), "seconds": time.perf_counter() - start,
-              "texts_encoded": DEFAULT_CACHE.misses, "cache_hits": DEFAULT_CACHE.hits}
+              "texts_encoded": embedding_cache.misses, "cache_hits": embedding_cache.hits}
     return result
 
 

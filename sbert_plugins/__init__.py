@@ -1,72 +1,183 @@
-"""Sentence-BERT embeddings for spaCy, scikit-learn and Elasticsearch.
+"""Sentence-BERT embeddings for spaCy, scikit-learn, Elasticsearch and Spark, on one offline encoder.
 
-``import sbert_plugins`` is cheap: it imports neither torch nor any host
-library (spaCy, scikit-learn, Elasticsearch). Public names load on first use;
-host modules (:mod:`sbert_plugins.spacy`, :mod:`sbert_plugins.sklearn`,
-:mod:`sbert_plugins.elasticsearch`) import their host when first imported.
+``import sbert_plugins`` is cheap: it imports neither torch nor any host library.
+Public names load on first use (PEP 562). Hosts live in their own modules
+(:mod:`sbert_plugins.spacy`, :mod:`sbert_plugins.sklearn`, :mod:`sbert_plugins.elasticsearch`,
+:mod:`sbert_plugins.spark`) and import their host library when they are imported.
+Everything below is the public API (docs/api.md); ``sbert_plugins.testing`` adds test helpers.
 """
+
 from __future__ import annotations
 
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
-# name -> private module that defines it (PEP 562 lazy attributes)
-_EXPORTS = {
-    "SentenceEncoder": "._encoder",
-    "ConfigError": "._errors",
-    "EmbeddingContractError": "._errors",
-    "IngestError": "._errors",
-    "InputError": "._errors",
-    "LongTextWarning": "._errors",
-    "MissingExtraError": "._errors",
-    "ModelLoadError": "._errors",
-    "PluginError": "._errors",
-    "SbertPluginsError": "._errors",
-    "StoreUnavailableError": "._errors",
-    "VectorStoreError": "._errors",
-    "DEFAULT_MODEL": "._loading",
-    "resolve_model": "._loading",
-    "shared_encoder": "._loading",
-    "get_plugin_manager": "._plugins",
-    "register_plugin": "._plugins",
-    "unregister_plugin": "._plugins",
-    "Hit": "._similarity",
-    "cos_sim": "._similarity",
-    "dot_score": "._similarity",
-    "most_similar_pairs": "._similarity",
-    "semantic_search": "._similarity",
-    "InMemoryStore": "._store",
-    "SearchResult": "._store",
-    "evaluate_sts": "._evaluation",
-    "hookimpl": ".hookspecs",
-    "hookspec": ".hookspecs",
+__all__ = [
+    "DEFAULT_MODEL",
+    "DUPLICATE_POLICIES",
+    "OPTIONS",
+    "CacheStats",
+    "ConfigError",
+    "Document",
+    "EmbeddingCache",
+    "EmbeddingContractError",
+    "EncodeOptions",
+    "Encoder",
+    "Failure",
+    "Filter",
+    "Hit",
+    "InMemoryStore",
+    "IngestError",
+    "IngestReport",
+    "InputError",
+    "LongTextWarning",
+    "MissingExtraError",
+    "ModelLoadError",
+    "PluginError",
+    "PrecisionWarning",
+    "STSResult",
+    "SbertPluginsError",
+    "SearchResult",
+    "SentenceEncoder",
+    "SharedEncoders",
+    "StoreAuthError",
+    "StoreUnavailableError",
+    "VectorStore",
+    "VectorStoreError",
+    "__version__",
+    "check_duplicate_policy",
+    "content_id",
+    "cos_sim",
+    "data_dir",
+    "document_prompt_name",
+    "document_windows",
+    "dot_score",
+    "drain_unsent",
+    "embed_documents",
+    "embedding_cache",
+    "evaluate_pairs",
+    "evaluate_sts",
+    "get_plugin_manager",
+    "hookimpl",
+    "hookspec",
+    "load_senteval",
+    "load_sts",
+    "most_similar_pairs",
+    "option_defaults",
+    "parse_document",
+    "query_prompt_name",
+    "register_plugin",
+    "require_extra",
+    "reset_plugin_manager",
+    "resolve_model",
+    "semantic_search",
+    "sentence_chunks",
+    "shared_encoder",
+    "shared_encoders",
+    "text_problem",
+    "token_window_chunks",
+    "unregister_plugin",
+    "validate_texts",
+]
+
+# where each public name lives (loaded on first access, so no torch at import)
+_HOMES = {
+    "._cache": ("CacheStats", "EmbeddingCache", "embedding_cache"),
+    "._chunking": ("sentence_chunks", "token_window_chunks"),
+    "._data": ("data_dir", "load_senteval", "load_sts"),
+    "._documents": ("Document", "content_id", "parse_document"),
+    "._encoder": ("SentenceEncoder",),
+    "._errors": (
+        "ConfigError",
+        "EmbeddingContractError",
+        "IngestError",
+        "InputError",
+        "LongTextWarning",
+        "MissingExtraError",
+        "ModelLoadError",
+        "PluginError",
+        "PrecisionWarning",
+        "SbertPluginsError",
+        "StoreAuthError",
+        "StoreUnavailableError",
+        "VectorStoreError",
+        "require_extra",
+    ),
+    "._evaluation": ("STSResult", "evaluate_pairs", "evaluate_sts"),
+    "._filters": ("Filter",),
+    "._ingest": (
+        "check_duplicate_policy",
+        "document_prompt_name",
+        "document_windows",
+        "drain_unsent",
+        "embed_documents",
+        "query_prompt_name",
+    ),
+    "._options": ("DEFAULT_MODEL", "OPTIONS", "EncodeOptions", "option_defaults"),
+    "._plugins": ("get_plugin_manager", "register_plugin", "reset_plugin_manager", "unregister_plugin"),
+    "._protocols": ("DUPLICATE_POLICIES", "Encoder", "Failure", "IngestReport", "SearchResult", "VectorStore"),
+    "._resolve": ("resolve_model",),
+    "._shared": ("SharedEncoders", "shared_encoder", "shared_encoders"),
+    "._similarity": ("Hit", "cos_sim", "dot_score", "most_similar_pairs", "semantic_search"),
+    "._store": ("InMemoryStore",),
+    "._validation": ("text_problem", "validate_texts"),
+    ".hookspecs": ("hookimpl", "hookspec"),
 }
-
-__all__ = sorted([*_EXPORTS, "__version__"])
+_LAZY = {name: module for module, names in _HOMES.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name], __name__), name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'sbert_plugins' has no attribute {name!r}")
 
 
-def __dir__() -> list:
-    return __all__
+def __dir__() -> list[str]:
+    return list(__all__)
 
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from ._cache import CacheStats, EmbeddingCache, embedding_cache
+    from ._chunking import sentence_chunks, token_window_chunks
+    from ._data import data_dir, load_senteval, load_sts
+    from ._documents import Document, content_id, parse_document
     from ._encoder import SentenceEncoder
-    from ._errors import (ConfigError, EmbeddingContractError, IngestError, InputError, LongTextWarning,
-                          MissingExtraError, ModelLoadError, PluginError, SbertPluginsError,
-                          StoreUnavailableError, VectorStoreError)
-    from ._evaluation import evaluate_sts
-    from ._loading import DEFAULT_MODEL, resolve_model, shared_encoder
-    from ._plugins import get_plugin_manager, register_plugin, unregister_plugin
+    from ._errors import (
+        ConfigError,
+        EmbeddingContractError,
+        IngestError,
+        InputError,
+        LongTextWarning,
+        MissingExtraError,
+        ModelLoadError,
+        PluginError,
+        PrecisionWarning,
+        SbertPluginsError,
+        StoreAuthError,
+        StoreUnavailableError,
+        VectorStoreError,
+        require_extra,
+    )
+    from ._evaluation import STSResult, evaluate_pairs, evaluate_sts
+    from ._filters import Filter
+    from ._ingest import (
+        check_duplicate_policy,
+        document_prompt_name,
+        document_windows,
+        drain_unsent,
+        embed_documents,
+        query_prompt_name,
+    )
+    from ._options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults
+    from ._plugins import get_plugin_manager, register_plugin, reset_plugin_manager, unregister_plugin
+    from ._protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport, SearchResult, VectorStore
+    from ._resolve import resolve_model
+    from ._shared import SharedEncoders, shared_encoder, shared_encoders
     from ._similarity import Hit, cos_sim, dot_score, most_similar_pairs, semantic_search
-    from ._store import InMemoryStore, SearchResult
+    from ._store import InMemoryStore
+    from ._validation import text_problem, validate_texts
     from .hookspecs import hookimpl, hookspec

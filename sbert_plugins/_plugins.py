@@ -1,11 +1,29 @@
-"""The plugin manager: loads entry points, isolates broken plugins."""
+"""The plugin registry: a pluggy manager whose plugins come from entry points and are isolated.
+
+Hooks are called the pluggy way, ``pm.hook.<name>(...)``, so ``firstresult`` and
+hook wrappers work. Isolation happens at registration: every hook implementation
+of a plugin is registered through a guard that turns any failure (an exception,
+``sys.exit()``, a result of the wrong type) into a :class:`PluginError` naming the
+plugin, the hook and the evidence, reported as a ``RuntimeWarning`` and in
+``sbert plugins``, and answers None so the other plugins still run. A plugin that
+raises an :class:`SbertPluginsError` on purpose reaches the user as that error.
+This module names no plugin and no host: the package's own defaults arrive
+through the same entry-point group as everyone else's.
+"""
+
 from __future__ import annotations
 
+import functools
+import os
+import sys
 import threading
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
-from typing import Any, Dict, List, Optional, Tuple
+from pathlib import Path
+from typing import Any
 
 import pluggy
 
@@ -13,95 +31,204 @@ from . import hookspecs
 from ._errors import PluginError, SbertPluginsError
 
 ENTRY_POINT_GROUP = "sbert_plugins"
-_lock = threading.Lock()
-_manager: Optional["PluginManager"] = None
+DISABLE_ENV = "SBERT_PLUGINS_DISABLE"  # comma-separated plugin names; "*" = every third-party plugin
+SLOW_ENV = "SBERT_PLUGINS_SLOW_SECONDS"  # after this long, say which plugin is still running (default 10)
+OWN_DISTRIBUTION = "sbert-plugins"
+
+
+class Contribution(dict):  # type: ignore[type-arg]
+    """A mapping-hook answer that remembers which plugin gave it."""
+
+    plugin: str = "?"
 
 
 @dataclass
 class PluginInfo:
     name: str
     source: str
-    hooks: List[str] = field(default_factory=list)
+    hooks: list[str] = field(default_factory=list)
+
+
+def _check_folder(result: Any) -> str | None:
+    if not isinstance(result, (str, os.PathLike)):
+        return f"returned {type(result).__name__} {result!r:.80}, expected a folder path (str) or None"
+    if not Path(result).is_dir():
+        return f"returned {os.fspath(result)!r}, which is not a folder"
+    return None
+
+
+def _check_mapping(result: Any) -> str | None:
+    if not isinstance(result, dict):
+        return f"returned {type(result).__name__}, expected a dict of name -> callable"
+    bad = [k for k, v in result.items() if not isinstance(k, str) or not k or not callable(v)]
+    return f"entries {bad!r:.120} are not name -> callable" if bad else None
+
+
+_RESULT_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "sbert_resolve_model": _check_folder,
+    "sbert_pooling_strategies": _check_mapping,
+    "sbert_chunkers": _check_mapping,
+    "sbert_vector_stores": _check_mapping,
+}
+
+
+def _slow_seconds() -> float:
+    try:
+        return float(os.environ.get(SLOW_ENV, "10"))
+    except ValueError:
+        return 10.0
+
+
+@contextmanager
+def watchdog(what: str, plugin: str) -> Iterator[None]:
+    """Say on stderr which plugin is still running when it takes too long (a hang is the plugin's bug)."""
+    seconds = _slow_seconds()
+
+    def complain() -> None:
+        print(
+            f"sbert-plugins: {what} has not finished after {seconds:g} s; a hung plugin hangs its host. "
+            f"Fix or uninstall it, or skip it with {DISABLE_ENV}={plugin}",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    timer = threading.Timer(seconds, complain)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
+
+
+class _Isolated:
+    """A stand-in registered in place of a plugin: the same hook implementations, each guarded."""
+
+    def __init__(self, original: Any) -> None:
+        self.original = original
+
+    def __repr__(self) -> str:
+        return f"<isolated {self.original!r}>"
 
 
 class PluginManager(pluggy.PluginManager):
-    """pluggy's manager plus the record of where each plugin came from."""
+    """pluggy's manager, plus where each plugin came from and the errors plugins caused."""
 
     def __init__(self) -> None:
         super().__init__(hookspecs.PROJECT)
         self.add_hookspecs(hookspecs)
-        self.sources: Dict[str, str] = {}
-        self.errors: List[PluginError] = []
+        self.sources: dict[str, str] = {}
+        self.errors: list[PluginError] = []
+
+    def record(self, error: PluginError) -> None:
+        self.errors.append(error)
+        warnings.warn(str(error), RuntimeWarning, stacklevel=4)
+
+    def _guard(self, plugin: str, hook: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        check = _RESULT_CHECKS.get(hook)
+
+        @functools.wraps(function)  # keeps the signature pluggy reads, and the hookimpl marker
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                with watchdog(f"plugin {plugin!r} in hook {hook!r}", plugin):
+                    result = function(*args, **kwargs)
+            except (SbertPluginsError, KeyboardInterrupt):
+                raise
+            except BaseException as exc:  # SystemExit too: a plugin must not end the host
+                self.record(PluginError(plugin, hook, f"raised {type(exc).__name__}: {exc}"))
+                return None
+            problem = None if result is None or check is None else check(result)
+            if problem is not None:
+                self.record(PluginError(plugin, hook, problem))
+                return None
+            if isinstance(result, dict):
+                result = Contribution(result)
+                result.plugin = plugin
+            return result
+
+        return guarded
+
+    def _isolate(self, plugin: Any, name: str) -> _Isolated:
+        proxy = _Isolated(plugin)
+        for attr in dir(plugin):
+            opts = self.parse_hookimpl_opts(plugin, attr)
+            if opts is None:
+                continue
+            function = getattr(plugin, attr)
+            wraps_others = opts.get("wrapper") or opts.get("hookwrapper")  # wrappers must see the real call
+            hook = opts.get("specname") or attr
+            setattr(proxy, attr, function if wraps_others else self._guard(name, hook, function))
+        return proxy
 
     def add(self, plugin: Any, name: str, source: str) -> bool:
+        """Register ``plugin`` isolated; a plugin that pluggy refuses is recorded, not raised."""
         try:
-            self.register(plugin, name=name)
+            self.register(self._isolate(plugin, name), name=name)
         except (pluggy.PluginValidationError, ValueError) as exc:
-            self._record(PluginError(name, getattr(exc, "hook", None), str(exc)))
+            self.record(PluginError(name, None, str(exc)))
             return False
         self.sources[name] = source
         return True
 
     def load_entry_points(self) -> None:
+        disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
-            if self.get_plugin(ep.name) is not None:
-                continue
             dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
+            own = bool(ep.dist) and ep.dist.name.lower().replace("_", "-") == OWN_DISTRIBUTION
+            if self.has_plugin(ep.name) or ep.name in disabled or ("*" in disabled and not own):
+                continue
             try:
-                plugin = ep.load()
-            except Exception as exc:  # a broken plugin must not break the others
-                self._record(PluginError(ep.name, None, f"cannot import {ep.value!r} "
-                                         f"from {dist}: {type(exc).__name__}: {exc}"))
+                with watchdog(f"importing plugin {ep.name!r} ({ep.value} from {dist})", ep.name):
+                    plugin = ep.load()
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # a broken plugin (even one calling sys.exit) must not break the host
+                self.record(
+                    PluginError(ep.name, None, f"cannot import {ep.value!r} from {dist}: {type(exc).__name__}: {exc}")
+                )
                 continue
             self.add(plugin, ep.name, f"entry point {ep.value} ({dist})")
 
-    def _record(self, error: PluginError) -> None:
-        self.errors.append(error)
-        warnings.warn(str(error), RuntimeWarning, stacklevel=3)
-
-    def describe(self) -> List[PluginInfo]:
+    def describe(self) -> list[PluginInfo]:
         infos = []
         for name, plugin in self.list_name_plugin():
             hooks = sorted(h.name for h in (self.get_hookcallers(plugin) or []))
             infos.append(PluginInfo(name, self.sources.get(name, "registered in code"), hooks))
         return infos
 
-    def call_each(self, hook: str, **kwargs: Any) -> List[Tuple[str, Any]]:
-        """Call every implementation separately; a failing one is reported and skipped.
+    def contributions(self, hook: str) -> dict[str, tuple[str, Any]]:
+        """Merge the ``{name: obj}`` answers of a mapping hook into ``{name: (plugin, obj)}``;
+        a later-registered plugin wins a clash (the built-ins are asked last)."""
+        merged: dict[str, tuple[str, Any]] = {}
+        for answer in reversed(getattr(self.hook, hook)()):
+            owner = getattr(answer, "plugin", "?")
+            merged.update((name, (owner, obj)) for name, obj in answer.items())
+        return merged
 
-        A plugin that raises one of our own errors did so on purpose (e.g. "I know
-        this model but its package is missing"): that error reaches the user.
-        """
-        results = []
-        for impl in reversed(getattr(self.hook, hook).get_hookimpls()):
-            args = {k: kwargs[k] for k in impl.argnames}
-            try:
-                value = impl.function(**args)
-            except SbertPluginsError:
-                raise
-            except Exception as exc:
-                self._record(PluginError(impl.plugin_name, hook, f"raised {type(exc).__name__}: {exc}"))
-                continue
-            if value is not None:
-                results.append((impl.plugin_name, value))
-        return results
+
+_lock = threading.Lock()
+_manager: PluginManager | None = None
 
 
 def get_plugin_manager() -> PluginManager:
-    """The process-wide manager, created on first use (never at import)."""
+    """The process-wide manager, created on first use (never at import) from the entry points."""
     global _manager
     with _lock:
         if _manager is None:
-            from . import _builtin_plugin
-
             manager = PluginManager()
-            manager.add(_builtin_plugin, "builtin", "sbert_plugins (built in)")
             manager.load_entry_points()
             _manager = manager
         return _manager
 
 
-def register_plugin(plugin: Any, name: Optional[str] = None) -> str:
+def reset_plugin_manager() -> None:
+    """Forget the process-wide manager; the next use reloads the entry points (tests, notebooks)."""
+    global _manager
+    with _lock:
+        _manager = None
+
+
+def register_plugin(plugin: Any, name: str | None = None) -> str:
     """Register a plugin object in code (tests, notebooks); returns its name."""
     manager = get_plugin_manager()
     name = name or getattr(plugin, "__name__", None) or repr(plugin)
@@ -112,32 +239,3 @@ def register_plugin(plugin: Any, name: Optional[str] = None) -> str:
 
 def unregister_plugin(name: str) -> None:
     get_plugin_manager().unregister(name=name)
-
-
-def collect_mapping(hook: str) -> Dict[str, Any]:
-    """Merge ``{name: obj}`` answers of a hook; later plugins win on clashes."""
-    merged: Dict[str, Any] = {}
-    manager = get_plugin_manager()
-    for plugin, value in reversed(manager.call_each(hook)):
-        if not isinstance(value, dict):
-            manager._record(PluginError(plugin, hook, f"returned {type(value).__name__}, expected a dict"))
-            continue
-        bad = [k for k, v in value.items() if not isinstance(k, str) or not callable(v)]
-        if bad:
-            manager._record(PluginError(plugin, hook, f"entries {bad} are not name -> callable"))
-            continue
-        merged.update(value)
-    return merged
-
-
-def resolve_with_plugins(name: str) -> Optional[str]:
-    """Ask plugins (newest first) for a folder holding ``name``."""
-    from pathlib import Path
-
-    manager = get_plugin_manager()
-    for plugin, folder in manager.call_each("sbert_resolve_model", name=name):
-        if Path(folder).is_dir():
-            return str(folder)
-        manager._record(PluginError(plugin, "sbert_resolve_model",
-                                    f"resolved {name!r} to {folder!r}, which is not a folder"))
-    return None

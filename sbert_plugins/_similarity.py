@@ -1,17 +1,22 @@
 """Similarity utilities from the paper: cosine, paraphrase mining, semantic search.
 
-Everything works in row chunks so 100k sentences never need an n x n matrix.
+Everything works in row chunks, so 100k sentences never need an n x n matrix, and
+runs where the embeddings are: a CUDA tensor (``encode(..., convert_to="torch")`` on a
+GPU encoder) is searched on the GPU. Results are exact.
 """
+
 from __future__ import annotations
 
-import heapq
+import numbers
 from dataclasses import dataclass
-from typing import Any, List, Tuple
+from typing import Any
 
 import numpy as np
 import torch
 
-from ._errors import EmbeddingContractError, InputError
+from ._errors import ConfigError, EmbeddingContractError, InputError
+
+_CHUNK_ELEMENTS = 1 << 24  # scores held at once: 16M floats (64 MB) per chunk
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:
@@ -26,28 +31,42 @@ def _as_tensor(x: Any, name: str) -> torch.Tensor:
         x = x.unsqueeze(0)
     if x.dim() != 2:
         raise InputError(f"{name} must be 1-D or 2-D, got shape {tuple(x.shape)}")
-    return x.float()
+    x = x.float()
+    finite = torch.isfinite(x).all(dim=1)
+    if not bool(finite.all()):
+        rows = torch.nonzero(~finite).flatten()[:10].tolist()
+        raise InputError(f"{name} has NaN or infinite values in row(s) {rows}; drop or re-embed them", indices=rows)
+    return x
+
+
+def _unit(x: Any, name: str) -> torch.Tensor:
+    return torch.nn.functional.normalize(_as_tensor(x, name), p=2, dim=1)
 
 
 def _check_dims(a: torch.Tensor, b: torch.Tensor) -> None:
     if a.shape[1] != b.shape[1]:
-        raise EmbeddingContractError(f"dimension mismatch: {a.shape[1]} vs {b.shape[1]}; both sides "
-                                     "must come from the same model")
+        raise EmbeddingContractError(
+            f"dimension mismatch: {a.shape[1]} vs {b.shape[1]}; both sides must come from the same model"
+        )
+
+
+def _check_top_k(top_k: Any) -> int:
+    if not isinstance(top_k, numbers.Integral) or isinstance(top_k, bool) or top_k < 1:
+        raise ConfigError(f"top_k={top_k!r}: use an int >= 1")
+    return int(top_k)
 
 
 def cos_sim(a: Any, b: Any) -> torch.Tensor:
     """Cosine similarity matrix ``(len(a), len(b))``."""
-    a, b = _as_tensor(a, "a"), _as_tensor(b, "b")
+    a, b = _unit(a, "a"), _unit(b, "b")
     _check_dims(a, b)
-    a = torch.nn.functional.normalize(a, p=2, dim=1)
-    b = torch.nn.functional.normalize(b, p=2, dim=1)
-    return a @ b.T
+    return a @ b.T.to(a.device)
 
 
 def dot_score(a: Any, b: Any) -> torch.Tensor:
     a, b = _as_tensor(a, "a"), _as_tensor(b, "b")
     _check_dims(a, b)
-    return a @ b.T
+    return a @ b.T.to(a.device)
 
 
 @dataclass(frozen=True)
@@ -58,61 +77,74 @@ class Hit:
     score: float
 
 
-def semantic_search(query_embeddings: Any, corpus_embeddings: Any, top_k: int = 10,
-                    query_chunk_size: int = 1000, corpus_chunk_size: int = 50000) -> List[List[Hit]]:
+def semantic_search(
+    query_embeddings: Any,
+    corpus_embeddings: Any,
+    top_k: int = 10,
+    query_chunk_size: int = 1000,
+    corpus_chunk_size: int = 50000,
+) -> list[list[Hit]]:
     """Top-k corpus entries by cosine for each query, best first."""
-    queries = torch.nn.functional.normalize(_as_tensor(query_embeddings, "query_embeddings"), dim=1)
-    corpus = torch.nn.functional.normalize(_as_tensor(corpus_embeddings, "corpus_embeddings"), dim=1)
+    k = _check_top_k(top_k)
+    queries = _unit(query_embeddings, "query_embeddings")
+    corpus = _unit(corpus_embeddings, "corpus_embeddings").to(queries.device)
     _check_dims(queries, corpus)
-    if top_k < 1:
-        raise InputError(f"top_k must be >= 1, got {top_k}")
-    k = min(top_k, len(corpus))
-    results: List[List[Hit]] = []
+    k = min(k, len(corpus))
+    results: list[list[Hit]] = []
     for qs in range(0, len(queries), query_chunk_size):
-        q = queries[qs:qs + query_chunk_size]
-        best_s = torch.full((len(q), 0), float("-inf"))
-        best_i = torch.zeros((len(q), 0), dtype=torch.long)
+        q = queries[qs : qs + query_chunk_size]
+        best_s = torch.full((len(q), 0), float("-inf"), device=q.device)
+        best_i = torch.zeros((len(q), 0), dtype=torch.long, device=q.device)
         for cs in range(0, len(corpus), corpus_chunk_size):
-            scores = q @ corpus[cs:cs + corpus_chunk_size].T
+            scores = q @ corpus[cs : cs + corpus_chunk_size].T
             s, i = scores.topk(min(k, scores.shape[1]), dim=1)
             best_s, pos = torch.cat([best_s, s], 1).topk(min(k, best_s.shape[1] + s.shape[1]), dim=1)
             best_i = torch.cat([best_i, i + cs], 1).gather(1, pos)
-        results.extend([[Hit(int(i), float(s)) for s, i in zip(rs, ri)]
-                        for rs, ri in zip(best_s.tolist(), best_i.tolist())])
+        rows = zip(best_s.cpu().tolist(), best_i.cpu().tolist(), strict=True)
+        results.extend([[Hit(int(i), float(s)) for s, i in zip(rs, ri, strict=True)] for rs, ri in rows])
     return results
 
 
-def most_similar_pairs(embeddings: Any, top_k: int = 100, chunk_size: int = 1024,
-                       per_row: int = 10) -> List[Tuple[float, int, int]]:
-    """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first.
+def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entries of a score chunk that can still be in the global top k: all finite entries >= the
+    chunk's k-th value (ties included, so the final tie-break is exact) and >= the global k-th so far."""
+    flat = scores.flatten()
+    kth = float(flat.topk(min(k, flat.numel())).values[-1])
+    keep = torch.nonzero((flat >= max(kth, floor)) & torch.isfinite(flat)).flatten()
+    return flat[keep], keep
 
-    Memory is ``O(chunk_size * n)``: each row chunk keeps its ``per_row`` best
-    neighbours, then a heap keeps the global best. Exact for the single best pair.
+
+def _merge(best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+    """The k best of the union, ordered by score (descending), then i, then j."""
+    s = np.concatenate([best[0], values])
+    a = np.concatenate([best[1], i])
+    b = np.concatenate([best[2], j])
+    order = np.lexsort((b, a, -s))[:k]
+    return s[order], a[order], b[order]
+
+
+def most_similar_pairs(
+    embeddings: Any, top_k: int = 100, chunk_size: int | None = None
+) -> list[tuple[float, int, int]]:
+    """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
+
+    Rows are scored in chunks against all rows (memory ``O(chunk_size * n)``); each
+    chunk contributes only entries at or above the global k-th score found so far.
+    Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
     """
-    x = torch.nn.functional.normalize(_as_tensor(embeddings, "embeddings"), dim=1)
+    k = _check_top_k(top_k)
+    x = _unit(embeddings, "embeddings")
     n = len(x)
     if n < 2:
         return []
-    keep = min(max(per_row, 1) + 1, n)
-    heap: List[Tuple[float, int, int]] = []
-    in_heap = set()  # each pair is seen from both rows; keep it once
-    for start in range(0, n, chunk_size):
-        scores = x[start:start + chunk_size] @ x.T
-        rows = torch.arange(scores.shape[0])
-        scores[rows, rows + start] = float("-inf")  # a sentence is not its own paraphrase
-        values, cols = scores.topk(keep - 1, dim=1)
-        for r, (vs, cs) in enumerate(zip(values.tolist(), cols.tolist())):
-            i = start + r
-            for score, j in zip(vs, cs):
-                pair = (min(i, j), max(i, j))
-                if pair in in_heap:
-                    continue
-                item = (score, *pair)
-                if len(heap) < top_k:
-                    heapq.heappush(heap, item)
-                elif item > heap[0]:
-                    in_heap.discard(heapq.heapreplace(heap, item)[1:])
-                else:
-                    continue
-                in_heap.add(pair)
-    return sorted(heap, reverse=True)
+    rows = max(1, min(chunk_size or n, _CHUNK_ELEMENTS // n))
+    best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
+    columns = torch.arange(n, device=x.device)
+    for start in range(0, n - 1, rows):
+        scores = x[start : start + rows] @ x.T
+        own = torch.arange(start, start + len(scores), device=x.device)
+        scores.masked_fill_(columns[None, :] <= own[:, None], float("-inf"))  # keep j > i only
+        floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")
+        values, flat = (t.cpu().numpy() for t in _chunk_candidates(scores, k, floor))
+        best = _merge(best, values, start + flat // n, flat % n, k)
+    return [(float(s), int(i), int(j)) for s, i, j in zip(*best, strict=True)]

@@ -1,64 +1,146 @@
-"""The built-in exact in-memory vector store (the reference for ANN recall)."""
+"""The built-in exact in-memory vector store (the reference for ANN recall, and for tests).
+
+It implements the same :class:`VectorStore` protocol as the Elasticsearch store,
+so application code can switch stores; filters use the same safe form.
+"""
+
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
+from ._documents import Document
 from ._errors import EmbeddingContractError, InputError
+from ._filters import Filter, as_filter
+from ._ingest import check_duplicate_policy, document_windows, embed_documents, query_prompt_name
+from ._protocols import Encoder, Failure, IngestReport, SearchResult
 from ._similarity import semantic_search
-
-
-@dataclass
-class SearchResult:
-    """A hit from any vector store: document id, score, and the stored source."""
-
-    id: str
-    score: float
-    source: Dict[str, Any] = field(default_factory=dict)
 
 
 class InMemoryStore:
     """Exact cosine search over documents embedded with one encoder."""
 
-    def __init__(self, encoder, batch_size: int = 64) -> None:
+    def __init__(self, encoder: Encoder, *, batch_size: int | None = None, text_field: str = "text") -> None:
         self.encoder = encoder
         self.batch_size = batch_size
-        self._ids: List[str] = []
-        self._sources: List[Dict[str, Any]] = []
-        self._vectors = np.zeros((0, encoder.dimension), dtype=np.float32)
+        self.text_field = text_field
+        self._docs: dict[str, tuple[np.ndarray, dict[str, Any]]] = {}
+        self._matrix: tuple[list[str], np.ndarray] | None = None  # rebuilt after any change
 
     def __len__(self) -> int:
-        return len(self._ids)
+        return len(self._docs)
 
-    def add(self, texts: Iterable[str], ids: Optional[Iterable[Any]] = None,
-            metadata: Optional[Iterable[Dict[str, Any]]] = None) -> List[str]:
+    def _changed(self) -> None:
+        self._matrix = None
+
+    # -- writing ---------------------------------------------------------------
+    def ingest(
+        self, documents: Iterable[Any], *, on_duplicate: str = "overwrite", unicode_errors: str = "strict",
+        window: int = 2000,
+    ) -> IngestReport:
+        """Embed and store documents (dicts, ``(id, text[, metadata])`` tuples or Documents), reporting each."""
+        policy = check_duplicate_policy(on_duplicate)
+        report = IngestReport()
+        seen: set[str] = set()
+        for docs in document_windows(documents, window, report, text_field=self.text_field, unicode_errors=unicode_errors):
+            docs, vectors = embed_documents(self.encoder, docs, batch_size=self.batch_size, report=report)
+            for doc, vector in zip(docs, vectors, strict=True):
+                self._store_one(doc, vector, policy, seen, report)
+        self._changed()
+        return report
+
+    def _store_one(self, doc: Document, vector: np.ndarray, policy: str, seen: set[str], report: IngestReport) -> None:
+        repeated = doc.id in seen
+        if doc.id in self._docs and policy != "overwrite":
+            _refuse(doc.id, policy, repeated, report)
+            return
+        self._docs[doc.id] = (vector, {**doc.metadata, self.text_field: doc.text})
+        if repeated:  # a later occurrence overwrote an earlier one of this ingest
+            report.duplicates.append(doc.id)
+            return
+        seen.add(doc.id)
+        report.indexed += 1
+        report.indexed_ids.append(doc.id)
+
+    def add(
+        self, texts: Iterable[str], ids: Iterable[Any] | None = None, metadata: Iterable[Mapping[str, Any]] | None = None
+    ) -> list[str]:
+        """Add texts (ids default to running numbers); refuses ids already stored. Returns the ids."""
         texts = list(texts)
         ids = [str(i) for i in ids] if ids is not None else [str(len(self) + n) for n in range(len(texts))]
-        metadata = list(metadata) if metadata is not None else [{} for _ in texts]
-        if not len(ids) == len(texts) == len(metadata):
-            raise InputError(f"got {len(texts)} texts, {len(ids)} ids and {len(metadata)} metadata rows; "
-                             "they must have the same length")
-        clash = sorted(set(ids) & set(self._ids))
+        rows = [dict(m) for m in metadata] if metadata is not None else [{} for _ in texts]
+        if not len(ids) == len(texts) == len(rows):
+            raise InputError(
+                f"got {len(texts)} texts, {len(ids)} ids and {len(rows)} metadata rows; they must have the same length"
+            )
+        clash = sorted(set(ids) & set(self._docs))
         if clash:
             raise InputError(f"ids already stored: {clash[:10]}; remove them first or use new ids")
-        vectors = self.encoder.encode(texts, batch_size=self.batch_size)
-        self.add_vectors(ids, vectors, [{"text": t, **m} for t, m in zip(texts, metadata)])
+        report = self.ingest([Document(i, t, m) for i, t, m in zip(ids, texts, rows, strict=True)], on_duplicate="fail")
+        if report.failures:
+            raise InputError(f"could not add every text: {report}", indices=[ids.index(f.id) for f in report.failures if f.id in ids])
         return ids
 
-    def add_vectors(self, ids: List[str], vectors: np.ndarray, sources: List[Dict[str, Any]]) -> None:
+    def add_vectors(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[Mapping[str, Any]]) -> None:
         vectors = np.asarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self._vectors.shape[1]:
-            raise EmbeddingContractError(f"vectors of shape {vectors.shape} do not fit this store "
-                                         f"(dims={self._vectors.shape[1]}, model {self.encoder.name!r})")
-        self._ids.extend(ids)
-        self._sources.extend(sources)
-        self._vectors = np.concatenate([self._vectors, vectors])
+        if vectors.ndim != 2 or vectors.shape[1] != self.encoder.dimension:
+            raise EmbeddingContractError(
+                f"vectors of shape {vectors.shape} do not fit this store "
+                f"(dims={self.encoder.dimension}, model {self.encoder.name!r})"
+            )
+        for doc_id, vector, source in zip(ids, vectors, sources, strict=True):
+            self._docs[str(doc_id)] = (vector.copy(), dict(source))
+        self._changed()
 
-    def search(self, query: str, k: int = 10) -> List[SearchResult]:
-        if not len(self):
+    def update_metadata(self, ids: Sequence[str], fields: Mapping[str, Any]) -> int:
+        """Set metadata fields on stored documents without re-embedding; returns how many were found."""
+        if self.text_field in fields:
+            raise InputError(f"update_metadata cannot change {self.text_field!r}: the vector depends on it; re-ingest")
+        found = [i for i in ids if i in self._docs]
+        for doc_id in found:
+            self._docs[doc_id][1].update(fields)
+        return len(found)
+
+    def delete(self, ids: Sequence[str]) -> int:
+        removed = sum(self._docs.pop(i, None) is not None for i in ids)
+        self._changed()
+        return removed
+
+    def delete_by_filter(self, filter: Mapping[str, Any] | Filter) -> int:
+        return self.delete(self._matching(Filter(filter)))
+
+    # -- reading ---------------------------------------------------------------
+    def _matching(self, where: Filter | None) -> list[str]:
+        return [i for i, (_, src) in self._docs.items() if where is None or where.matches(src)]
+
+    def get(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        return {i: dict(self._docs[i][1]) for i in ids if i in self._docs}
+
+    def count(self, filter: Mapping[str, Any] | Filter | None = None) -> int:
+        return len(self._docs) if filter is None else len(self._matching(Filter(filter)))
+
+    def search(self, query: str, k: int = 10, *, filter: Mapping[str, Any] | Filter | None = None) -> list[SearchResult]:
+        """Exact top-k by cosine, among the documents that match ``filter`` (safe form)."""
+        ids = self._matching(as_filter(filter))
+        if not ids:
             return []
-        vector = self.encoder.encode([query])
-        hits = semantic_search(vector, self._vectors, top_k=k)[0]
-        return [SearchResult(self._ids[h.corpus_id], h.score, self._sources[h.corpus_id]) for h in hits]
+        if self._matrix is None:
+            self._matrix = (list(self._docs), np.stack([v for v, _ in self._docs.values()]))
+        order, matrix = self._matrix
+        position = {doc_id: n for n, doc_id in enumerate(order)}
+        rows = matrix[[position[i] for i in ids]]
+        vector = self.encoder.encode([query], prompt_name=query_prompt_name(self.encoder.prompts))
+        hits = semantic_search(vector, rows, top_k=k)[0]
+        return [SearchResult(ids[h.corpus_id], h.score, dict(self._docs[ids[h.corpus_id]][1])) for h in hits]
+
+
+def _refuse(doc_id: str, policy: str, repeated: bool, report: IngestReport) -> None:
+    """Account for a document whose id is already stored, under ``skip`` or ``fail``."""
+    if policy == "skip":
+        (report.duplicates if repeated else report.skipped).append(doc_id)
+    elif repeated:
+        report.failures.append(Failure(doc_id, "duplicate id within this ingest (on_duplicate='fail')", "duplicate"))
+    else:
+        report.failures.append(Failure(doc_id, "id already stored (on_duplicate='fail')", "exists"))

@@ -2,13 +2,16 @@
 
 Kept outside ``sbert_plugins.training`` so building the CLI parser does not import torch.
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
+from collections.abc import Callable
+from typing import Any
 
 
-def add_train_parser(sub, add_model_args) -> None:
+def add_train_parser(sub: Any, add_encode_options: Callable[..., None]) -> None:
     p = sub.add_parser("train", help="fine-tune with the paper's objectives (cosine / softmax / triplet / mnrl)")
     p.add_argument("--train", required=True, help="STS set name (stsb-train) or a .tsv (score|label, s1, s2)")
     p.add_argument("--loss", default="cosine", choices=["cosine", "softmax", "triplet", "mnrl"])
@@ -17,33 +20,44 @@ def add_train_parser(sub, add_model_args) -> None:
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--lr", type=float, default=2e-5)
     p.add_argument("--warmup", type=float, default=0.1, help="warm-up fraction of the steps")
-    p.add_argument("--head-lr", type=float, default=None,
-                   help="lr of the loss's own head (softmax classifier); e.g. 1e-3 for normalising models")
+    p.add_argument("--head-lr", type=float, default=None, help="lr of the loss's own head (softmax classifier)")
     p.add_argument("--eval-every", type=int, default=0)
     p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
+    p.add_argument("--autocast", default="none", choices=["none", "bfloat16", "float16"])
+    p.add_argument("--bf16", dest="autocast", action="store_const", const="bfloat16", help="= --autocast bfloat16")
     p.add_argument("--max-steps", type=int, default=None)
-    add_model_args(p)
-    p.set_defaults(func=cmd_train, batch_size=16)
+    p.add_argument("--data-dir", default=None, help="evaluation data folder (default: $SBERT_DATA_DIR)")
+    # training needs float32 weights (mixed precision is --autocast); --batch-size is the training batch
+    add_encode_options(p, dtype="float32", batch_size=16)
+    p.set_defaults(func=cmd_train)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ._encoder import SentenceEncoder
-    from ._evaluation import STS_FILES, load_sts
-    from .training import fit, make_loss, nli_examples, sts_evaluator, sts_examples
+    from ._cli import make_encoder
+    from ._data import STS_FILES, load_sts
+    from .training import TrainConfig, fit, make_loss, nli_examples, sts_evaluator, sts_examples
 
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    # --dtype is passed on so fit() refuses reduced-precision weights instead of silently ignoring it
-    encoder = SentenceEncoder(args.model, device=args.device, dtype=args.dtype)
-    examples = nli_examples(args.train) if args.loss == "softmax" else sts_examples(args.train)
+    config = TrainConfig(
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
+        head_lr=args.head_lr,
+        warmup_ratio=args.warmup,
+        gradient_accumulation=args.grad_accum,
+        autocast=args.autocast,
+        eval_every=args.eval_every,
+        max_steps=args.max_steps,
+    )
+    encoder = make_encoder(args)  # --dtype is passed on so fit() refuses 16-bit weights with its message
+    examples = nli_examples(args.train) if args.loss == "softmax" else sts_examples(args.train, data_dir=args.data_dir)
     if args.loss in ("triplet", "mnrl") and args.train in STS_FILES:
         # STS pairs as (anchor, positive) for in-batch negatives: keep only the very similar ones
         examples = [e for e in examples if e.label >= 0.8]
-    evaluator = sts_evaluator(*load_sts(args.eval)) if args.eval else None
-    result = fit(encoder, examples, make_loss(args.loss, encoder), epochs=args.epochs, batch_size=args.batch_size,
-                 lr=args.lr, warmup_ratio=args.warmup, gradient_accumulation=args.grad_accum, bf16=args.bf16,
-                 evaluator=evaluator, eval_every=args.eval_every, output_path=args.output,
-                 max_steps=args.max_steps, head_lr=args.head_lr)
-    print(f"{result.steps} steps; first loss {result.losses[0]:.4f}, last {result.losses[-1]:.4f}; "
-          f"dev scores {result.evaluations}; best {result.best_score} saved to {result.best_path}")
+    evaluator = sts_evaluator(*load_sts(args.eval, args.data_dir)) if args.eval else None
+    result = fit(encoder, examples, make_loss(args.loss, encoder), config, evaluator=evaluator, output_path=args.output)
+    print(
+        f"{result.steps} steps; first loss {result.losses[0]:.4f}, last {result.losses[-1]:.4f}; "
+        f"dev scores {result.evaluations}; best {result.best_score} saved to {result.best_path}"
+    )
     return 0

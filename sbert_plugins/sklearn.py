@@ -1,60 +1,63 @@
 """scikit-learn host: :class:`SBERTTransformer`, texts in, embeddings out.
 
-Follows the estimator contract: ``__init__`` only stores parameters, ``fit``
-validates and loads, fitted attributes end in ``_``. Clones share loaded
-weights and a process-wide embedding cache, so GridSearchCV encodes each
-distinct text once per (model, pooling, normalize, dtype), not once per fold.
+Follows the estimator contract (scikit-learn's develop guide): a keyword-only
+``__init__`` that only stores parameters, validation in ``fit``, fitted attributes
+ending in ``_``, and no overriding of ``BaseEstimator``'s private methods. Clones
+share loaded weights and a process-wide embedding cache, so GridSearchCV encodes
+each distinct text once per model configuration, not once per fold. Uses only the
+public ``sbert_plugins`` API.
 """
+
 from __future__ import annotations
 
-from typing import Any, List, Optional
+from typing import Any
 
 import numpy as np
 
-from ._errors import ConfigError, EmbeddingContractError, InputError, require
+from sbert_plugins import (
+    DEFAULT_MODEL,
+    EmbeddingContractError,
+    EncodeOptions,
+    Encoder,
+    embedding_cache,
+    require_extra,
+    shared_encoder,
+    validate_texts,
+)
 
-_sk = require("sklearn", "sklearn")
+require_extra("sklearn", "sklearn")
 from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 _STRING_REQUIRED = "Iterable over raw text documents expected, string object received."
+_OPTION_PARAMS = ("pooling", "normalize", "batch_size", "dtype", "device", "long_texts", "chunker", "max_seq_length")
 
 
-def _column(X: Any) -> List[Any]:
-    """One text column from list / ndarray / Series / one-column DataFrame."""
-    if isinstance(X, (str, bytes)):
-        raise ValueError(_STRING_REQUIRED)
-    if hasattr(X, "columns") and hasattr(X, "iloc"):  # DataFrame
-        if X.shape[1] != 1:
-            raise InputError(f"got a DataFrame with {X.shape[1]} columns {list(X.columns)[:5]}; pass one "
-                             "text column, e.g. ColumnTransformer([('sbert', SBERTTransformer(), 'text')])")
-        return X.iloc[:, 0].tolist()
-    if isinstance(X, np.ndarray):
-        if X.ndim == 2 and X.shape[1] == 1:
-            X = X[:, 0]
-        if X.ndim != 1:
-            raise InputError(f"expected a 1-D array of texts (or one column), got shape {X.shape}")
-        return X.tolist()
-    if hasattr(X, "tolist"):  # Series
-        return X.tolist()
-    return list(X)
-
-
-class SBERTTransformer(TransformerMixin, BaseEstimator):
+class SBERTTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
     """Sentence-BERT embeddings as a scikit-learn transformer.
 
-    Parameters (all grid-searchable): ``model`` (name or folder), ``pooling``
-    (None = the model's own), ``normalize`` (None = the model's own),
-    ``batch_size``, ``dtype`` ('float32' or 'bfloat16'), ``device``,
-    ``long_texts`` ('warn', 'error', 'chunk'), ``cache`` (reuse embeddings
-    across clones/folds), ``include_weights`` (pickle the weights instead of
-    reloading the model by name on unpickle).
+    The encode parameters (``model``, ``pooling``, ``normalize``, ``batch_size``, ``dtype``,
+    ``device``, ``long_texts``, ``chunker``, ``max_seq_length``) have the shared defaults and
+    meanings (docs/api.md) and are all grid-searchable. ``cache`` reuses embeddings across
+    clones and folds; ``include_weights`` pickles the weights instead of reloading the model
+    by name (and checking its fingerprint) on unpickle.
     """
 
-    def __init__(self, model: str = "all-MiniLM-L6-v2", pooling: Optional[str] = None,
-                 normalize: Optional[bool] = None, batch_size: int = 32, dtype: str = "float32",
-                 device: Optional[str] = "cpu", long_texts: str = "warn", cache: bool = True,
-                 include_weights: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        pooling: str | list[str] | None = None,
+        normalize: bool | None = None,
+        batch_size: int | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        long_texts: str = "warn",
+        chunker: str = "sentences",
+        max_seq_length: int | None = None,
+        cache: bool = True,
+        include_weights: bool = False,
+    ) -> None:
         self.model = model
         self.pooling = pooling
         self.normalize = normalize
@@ -62,10 +65,12 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         self.dtype = dtype
         self.device = device
         self.long_texts = long_texts
+        self.chunker = chunker
+        self.max_seq_length = max_seq_length
         self.cache = cache
         self.include_weights = include_weights
 
-    def __sklearn_tags__(self):
+    def __sklearn_tags__(self) -> Any:
         tags = super().__sklearn_tags__()
         tags.input_tags.string = True
         tags.input_tags.two_d_array = False
@@ -73,58 +78,53 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         tags.input_tags.allow_nan = False
         return tags
 
-    def _validate_params(self) -> None:
-        from ._encoder import check_dtype, check_long_texts
+    def _options(self) -> EncodeOptions:
+        values = {name: getattr(self, name) for name in ("model", *_OPTION_PARAMS)}
+        if isinstance(values["pooling"], list):
+            values["pooling"] = tuple(values["pooling"])
+        return EncodeOptions.from_mapping(values, where="SBERTTransformer")
 
-        if not isinstance(self.batch_size, (int, np.integer)) or self.batch_size < 1:
-            raise ConfigError(f"batch_size={self.batch_size!r}; use a positive int such as 32")
-        if self.normalize not in (None, True, False):
-            raise ConfigError(f"normalize={self.normalize!r}; use True, False or None (model default)")
-        check_long_texts(self.long_texts)
-        check_dtype(self.dtype)
+    def _load(self) -> Encoder:
+        options = self._options()
+        return shared_encoder(options.model, **options.encoder_kwargs())
 
-    def _load(self):
-        from ._loading import shared_encoder
-
-        return shared_encoder(self.model, pooling=self.pooling, normalize=self.normalize,
-                              dtype=self.dtype, device=self.device, long_texts=self.long_texts)
-
-    def fit(self, X: Any = None, y: Any = None) -> "SBERTTransformer":
-        """Validate parameters and load the model. ``X``/``y`` are not used yet
-        (fine-tuning on pairs would go here: see docs/training.md)."""
-        self._validate_params()
+    def fit(self, X: Any = None, y: Any = None) -> SBERTTransformer:
+        """Validate parameters and load the model. ``X``/``y`` are not used (the encoder is
+        pre-trained; fine-tuning is ``sbert_plugins.training.fit``)."""
         self.encoder_ = self._load()
         self.model_fingerprint_ = self.encoder_.fingerprint
         self.n_features_out_ = self.encoder_.dimension
-        self.pooling_ = "+".join(self.encoder_.pooling.modes)
+        self.pooling_ = self.encoder_.contract()["pooling"]
         self.normalize_ = self.encoder_.normalize
+        self.dtype_ = getattr(self.encoder_, "dtype_name", self.dtype)
         return self
 
     def transform(self, X: Any) -> np.ndarray:
         check_is_fitted(self, "model_fingerprint_")
+        if isinstance(X, (str, bytes)):
+            raise ValueError(_STRING_REQUIRED)
         encoder = self._encoder()
-        texts = _column(X)
-        from ._validation import validate_texts
-
-        texts = validate_texts(texts, name="X")
+        texts = validate_texts(X, name="X")
         if not texts:
             return np.zeros((0, self.n_features_out_), dtype=np.float32)
-        encode = lambda batch: encoder.encode(batch, batch_size=self.batch_size)  # noqa: E731
+
+        def encode(batch: list[str]) -> np.ndarray:
+            return np.asarray(encoder.encode(batch, batch_size=self.batch_size))
+
         if not self.cache:
             return encode(texts)
-        from ._cache import DEFAULT_CACHE
+        key = (self.model_fingerprint_, self.pooling_, self.normalize_, self.dtype_, self.long_texts, self.chunker)
+        return embedding_cache.encode(key, texts, encode)
 
-        key = (self.model_fingerprint_, self.pooling_, self.normalize_, self.dtype, self.long_texts)
-        return DEFAULT_CACHE.encode(key, texts, encode)
-
-    def _encoder(self):
-        encoder = getattr(self, "encoder_", None)
+    def _encoder(self) -> Encoder:
+        encoder: Encoder | None = getattr(self, "encoder_", None)
         if encoder is None:  # unpickled without weights: reload by name, check it is the same model
             encoder = self._load()
             if encoder.fingerprint != self.model_fingerprint_:
                 raise EmbeddingContractError(
-                    f"model {self.model!r} now has fingerprint {encoder.fingerprint}, but this estimator "
-                    f"was fitted with {self.model_fingerprint_}; refit it, or pickle with include_weights=True")
+                    f"model {self.model!r} now has fingerprint {encoder.fingerprint}, but this estimator was "
+                    f"fitted with {self.model_fingerprint_}; refit it, or pickle with include_weights=True"
+                )
             self.encoder_ = encoder
         return encoder
 
@@ -132,7 +132,7 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self, "n_features_out_")
         return np.asarray([f"sbert{i}" for i in range(self.n_features_out_)], dtype=object)
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         state = dict(super().__getstate__())
         if not self.include_weights:
             state.pop("encoder_", None)

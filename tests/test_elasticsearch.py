@@ -63,8 +63,10 @@ def test_ingest_and_knn(client, index_name, minilm):
     assert report.ok and report.indexed == 10
     hits = store.knn("Someone is playing an instrument.", k=2)
     assert {h.id for h in hits} == {"d0", "d1"} and "embedding" not in hits[0].source
-    filtered = store.knn("Someone is playing an instrument.", k=2, filter={"term": {"group.keyword": "odd"}})
+    filtered = store.knn("Someone is playing an instrument.", k=2, filter={"group": "odd"})
     assert all(h.source["group"] == "odd" for h in filtered)
+    raw = store.knn("Someone is playing an instrument.", k=2, raw_filter={"term": {"group.keyword": "odd"}})
+    assert [h.id for h in raw] == [h.id for h in filtered]
     assert store.knn("Someone is playing an instrument.", k=5, min_similarity=0.6)[-1].score >= 0.6 * 0.5
 
 
@@ -149,9 +151,9 @@ def test_server_down_at_start_is_clear():
 
 
 def test_client_and_server_majors_match(client):
-    from sbert_plugins.elasticsearch._store import client_major, server_version_of
+    from sbert_plugins.elasticsearch import client_major, server_version
 
-    assert int(server_version_of(client).split(".")[0]) == client_major() == 8
+    assert int(server_version(client, es_url()).split(".")[0]) == client_major()
 
 
 def test_missing_index_is_clear(client, tiny_encoder):
@@ -160,7 +162,9 @@ def test_missing_index_is_clear(client, tiny_encoder):
 
 
 def test_vector_store_plugin_hook_builds_it(client, index_name, tiny_encoder):
-    from sbert_plugins._plugins import collect_mapping
+    from sbert_plugins import get_plugin_manager
 
-    store = collect_mapping("sbert_vector_stores")["elasticsearch"](tiny_encoder, index=index_name, client=client)
+    plugin, factory = get_plugin_manager().contributions("sbert_vector_stores")["elasticsearch"]
+    store = factory(tiny_encoder, index=index_name, client=client)
+    assert plugin == "elasticsearch"
     assert isinstance(store, ElasticsearchStore)

@@ -84,16 +84,16 @@ def test_sentence_chunker_keeps_sentences(tiny_model_dir):
     from sbert_plugins._batching import chunk_ids
 
     encoder = SentenceEncoder(str(tiny_model_dir), long_texts="chunk", device="cpu")
-    chunks = chunk_ids(encoder, "the man plays guitar . " * 12)
+    chunks = chunk_ids(encoder, "the man plays guitar . " * 12, encoder.chunker_fn())
     assert len(chunks) > 1 and all(len(c) <= 32 for c in chunks)
 
 
 def test_bad_policy_and_dtype_named():
     with pytest.raises(ConfigError, match="long_texts='cut'"):
         SentenceEncoder(modules=[], long_texts="cut")
-    from sbert_plugins._encoder import check_dtype
+    from sbert_plugins._options import check_dtype
 
-    with pytest.raises(ConfigError, match="dtype 'float8'"):
+    with pytest.raises(ConfigError, match="dtype='float8'"):
         check_dtype("float8")
 
 
@@ -185,7 +185,7 @@ def test_bfloat16_close_to_float32(tiny_model_dir):
 
 
 def test_bad_device_and_batch_size(tiny_model_dir, tiny_encoder):
-    with pytest.raises(ConfigError, match="device 'gpu0'"):
+    with pytest.raises(ConfigError, match="device='gpu0'"):
         SentenceEncoder(str(tiny_model_dir), device="gpu0")
     with pytest.raises(ConfigError, match="batch_size"):
         tiny_encoder.encode(TEXTS, batch_size=0)

@@ -22,6 +22,10 @@ def test_index_body_carries_contract_and_options():
 
 def test_index_options_validation():
     assert index_options("flat") == {"type": "flat"}
+    assert index_options("auto") is None  # the server's default
+    assert index_options("bbq_hnsw", oversample=3) == {"type": "bbq_hnsw", "rescore_vector": {"oversample": 3.0}}
+    with pytest.raises(ConfigError, match="quantized"):
+        index_options("hnsw", oversample=3)
     with pytest.raises(ConfigError, match="HNSW"):
         index_options("flat", m=16)
     with pytest.raises(ConfigError, match="'ivf'"):
@@ -35,7 +39,7 @@ def test_dot_product_needs_unit_vectors():
 
 
 def test_knn_body_defaults_and_filters():
-    body = knn_body([0.1, 0.2], k=5, filter={"term": {"lang": "en"}}, min_similarity=0.5)
+    body = knn_body([0.1, 0.2], k=5, filters=[{"term": {"lang": "en"}}], min_similarity=0.5)
     assert body["knn"]["num_candidates"] == 100 and body["knn"]["filter"] == [{"term": {"lang": "en"}}]
     assert body["knn"]["similarity"] == 0.5 and body["size"] == 5
     with pytest.raises(ConfigError, match="num_candidates=3 must be >= k=5"):

@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
 from es_helpers import es, es_url  # noqa: E402
 
-from sbert_plugins.elasticsearch import ElasticsearchStore, connect  # noqa: E402
+from sbert_plugins.elasticsearch import ElasticsearchStore, RetryPolicy, connect  # noqa: E402
 
 pytestmark = [pytest.mark.elasticsearch, pytest.mark.slow]
 N_DOCS = 1000
@@ -62,7 +62,7 @@ def test_bulk_rejections_are_retried_then_reported(tiny_encoder):
     try:
         store = ElasticsearchStore("pressured", tiny_encoder, client=connect("http://127.0.0.1:9285"))
         store.create_index()
-        report = store.ingest(corpus()[:20], chunk_size=10, max_retries=2, initial_backoff=0.1)
+        report = store.ingest(corpus()[:20], chunk_size=10, retry=RetryPolicy(max_retries=2, initial_backoff=0.1))
         assert report.indexed == 0 and len(report.failures) == 20
         # the server saw each of the 2 chunks 3 times: the first try and 2 retries
         stats = store.client.nodes.stats(metric="indexing_pressure").body["nodes"]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from sbert_plugins import PluginError, SentenceEncoder, hookimpl, register_plugin, unregister_plugin
-from sbert_plugins._plugins import PluginManager, collect_mapping, get_plugin_manager
+from sbert_plugins._plugins import PluginManager, get_plugin_manager
 
 HAS_DEMO = importlib.util.find_spec("sbert_demo_plugin") is not None
 needs_demo = pytest.mark.skipif(not HAS_DEMO, reason="pip install -e integrations/third_party_plugin")
@@ -52,7 +52,7 @@ def test_chunker_plugin(plugin, tiny_model_dir):
 
     def halves(text, offsets, max_tokens):
         seen.append(len(offsets))
-        from sbert_plugins._chunking import token_window_chunks
+        from sbert_plugins import token_window_chunks
 
         return token_window_chunks(text, offsets, max_tokens)
 
@@ -76,7 +76,7 @@ def test_raising_plugin_is_named_and_others_still_work(plugin, tiny_model_dir):
 def test_wrong_return_type_is_named(plugin):
     plugin(make_plugin("listy", sbert_chunkers=lambda: ["not", "a", "dict"]))
     with pytest.warns(RuntimeWarning, match="plugin 'listy' in hook 'sbert_chunkers': returned list"):
-        assert "tokens" in collect_mapping("sbert_chunkers")
+        assert "tokens" in get_plugin_manager().contributions("sbert_chunkers")
 
 
 def test_bad_hook_signature_refused_with_evidence():
@@ -112,9 +112,7 @@ def test_third_party_plugin_seen_by_the_core():
     manager = get_plugin_manager()
     assert "demo" in dict(manager.list_name_plugin())
     assert "sbert-demo-plugin" in manager.sources["demo"]
-    from sbert_plugins.models import available_pooling
-
-    assert "mean_max" in available_pooling()
+    assert "mean_max" in manager.contributions("sbert_pooling_strategies")
 
 
 @needs_demo

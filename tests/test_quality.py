@@ -49,9 +49,9 @@ def test_similar_sentences_rank_first(minilm):
 
 
 def test_mpnet_parts_resolve_when_installed():
-    from sbert_plugins._builtin_plugin import _mpnet_parts
+    from sbert_plugins._packaged import mpnet_parts
 
-    if _mpnet_parts() is None:
+    if mpnet_parts() is None:
         pytest.skip("all-mpnet-base-v2 parts not installed (SBERT_WITH_MPNET=1 integrations/setup.sh)")
     from sbert_plugins import SentenceEncoder
 

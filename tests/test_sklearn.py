@@ -18,7 +18,7 @@ from sklearn.model_selection import GridSearchCV  # noqa: E402
 from sklearn.pipeline import Pipeline  # noqa: E402
 
 from sbert_plugins import ConfigError, EmbeddingContractError, InputError  # noqa: E402
-from sbert_plugins._cache import DEFAULT_CACHE  # noqa: E402
+from sbert_plugins import embedding_cache as DEFAULT_CACHE  # noqa: E402
 from sbert_plugins.sklearn import SBERTTransformer  # noqa: E402
 
 TEXTS = ["the man plays guitar", "a dog runs", "the cat is happy", "red car", "a big blue book",

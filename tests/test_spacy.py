@@ -21,7 +21,9 @@ TEXT = "the man plays guitar. the cat is happy! a dog runs in the park."
 def nlp(tiny_model_dir):
     nlp = spacy.blank("en")
     nlp.add_pipe("sentencizer")
-    nlp.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc", "sents", "ents"]})
+    # unit vectors, so that the similarity test can compare with a dot product (the shared default keeps
+    # the model's own normalisation, and the tiny model has none)
+    nlp.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc", "sents", "ents"], "normalize": True})
     return nlp
 
 
@@ -81,15 +83,16 @@ def test_empty_and_whitespace_docs(nlp):
             assert doc.similarity(nlp("a dog")) == 0.0
 
 
-def test_long_docs_chunk_by_default_and_warn_if_asked(tiny_model_dir):
+def test_long_docs_chunk_if_asked_and_warn_by_default(tiny_model_dir):
+    # long_texts has one default for every host (warn: truncate and say so); chunk embeds the whole doc
     long_text = "the man plays guitar . " * 30
     nlp = spacy.blank("en")
-    nlp.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc"]})
+    nlp.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc"], "long_texts": "chunk"})
     with warnings.catch_warnings():
         warnings.simplefilter("error", LongTextWarning)
         assert nlp(long_text).has_vector
     warn = spacy.blank("en")
-    warn.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc"], "long_texts": "warn"})
+    warn.add_pipe("sbert", config={"model": str(tiny_model_dir), "spans": ["doc"]})
     with pytest.warns(LongTextWarning, match="1 of 1 texts exceed"):
         warn(long_text)
 

@@ -30,8 +30,10 @@ def test_store_errors(tiny_encoder):
 
 
 def test_memory_store_via_plugin_hook(tiny_encoder):
-    from sbert_plugins._plugins import collect_mapping
+    from sbert_plugins import get_plugin_manager
 
-    store = collect_mapping("sbert_vector_stores")["memory"](tiny_encoder)
+    plugin, factory = get_plugin_manager().contributions("sbert_vector_stores")["memory"]
+    store = factory(tiny_encoder)
+    assert plugin == "builtin"
     store.add(["a dog"])
     assert store.search("a dog", k=1)[0].id == "0"

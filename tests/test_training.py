@@ -7,7 +7,7 @@ import torch
 
 from sbert_plugins import ConfigError, SentenceEncoder
 from sbert_plugins.training import (CosineSimilarityLoss, InputExample, MultipleNegativesRankingLoss,
-                                    SoftmaxLoss, TripletLoss, fit, make_loss, sts_evaluator)
+                                    SoftmaxLoss, TrainConfig, TripletLoss, fit, make_loss, sts_evaluator)
 
 PAIRS = [InputExample(("the man plays guitar", "a man plays music"), 0.9),
          InputExample(("the cat is happy", "the dog is sad"), 0.2),
@@ -31,14 +31,14 @@ def _mean(values):
     (lambda e: MultipleNegativesRankingLoss(), [InputExample(x.texts) for x in PAIRS[:4]] * 4),
 ])
 def test_a_few_steps_lower_the_loss(encoder, loss_factory, data):
-    result = fit(encoder, data, loss_factory(encoder), epochs=12, batch_size=4, lr=1e-3, warmup_ratio=0.0)
+    result = fit(encoder, data, loss_factory(encoder), TrainConfig(epochs=12, batch_size=4, lr=1e-3, warmup_ratio=0.0))
     assert _mean(result.losses[-4:]) < _mean(result.losses[:4])
     assert not encoder.training  # back in eval mode
 
 
 def test_save_load_round_trip_is_exact_and_fingerprint_changes(encoder, tmp_path):
     before = encoder.fingerprint
-    fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, lr=1e-3, output_path=tmp_path / "out")
+    fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(batch_size=4, lr=1e-3), output_path=tmp_path / "out")
     assert encoder.fingerprint != before
     loaded = SentenceEncoder(str(tmp_path / "out"), device="cpu")
     texts = ["the man plays guitar", "red car"]
@@ -47,7 +47,7 @@ def test_save_load_round_trip_is_exact_and_fingerprint_changes(encoder, tmp_path
 
 def test_sentence_transformers_loads_the_saved_folder(encoder, tmp_path):
     st = pytest.importorskip("sentence_transformers")
-    fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, lr=1e-3, output_path=tmp_path / "out")
+    fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(batch_size=4, lr=1e-3), output_path=tmp_path / "out")
     theirs = st.SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(["the man plays guitar"])
     np.testing.assert_allclose(encoder.encode(["the man plays guitar"]), theirs, atol=1e-5)
 
@@ -55,8 +55,8 @@ def test_sentence_transformers_loads_the_saved_folder(encoder, tmp_path):
 def test_best_checkpoint_and_evaluations(encoder, tmp_path):
     s1, s2 = [e.texts[0] for e in PAIRS[:4]], [e.texts[1] for e in PAIRS[:4]]
     gold = [e.label for e in PAIRS[:4]]
-    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=3, batch_size=4, lr=1e-3,
-                 evaluator=sts_evaluator(s1, s2, gold), eval_every=4, output_path=tmp_path / "best")
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(epochs=3, batch_size=4, lr=1e-3, eval_every=4),
+                 evaluator=sts_evaluator(s1, s2, gold), output_path=tmp_path / "best")
     assert len(result.evaluations) == 4 and result.best_score == max(s for _, s in result.evaluations)
     assert (tmp_path / "best" / "modules.json").is_file()
 
@@ -65,13 +65,13 @@ def test_head_lr_applies_to_the_loss_head(encoder):
     data = [InputExample(x.texts, i % 3) for i, x in enumerate(PAIRS)]
     loss = SoftmaxLoss(encoder.dimension, 3)
     before = loss.classifier.weight.detach().clone()
-    fit(encoder, data, loss, epochs=1, batch_size=4, lr=1e-9, head_lr=1e-2, warmup_ratio=0.0)
+    fit(encoder, data, loss, TrainConfig(batch_size=4, lr=1e-9, head_lr=1e-2, warmup_ratio=0.0))
     assert (loss.classifier.weight - before).abs().max() > 1e-4
 
 
 def test_gradient_accumulation_and_bf16_autocast(encoder):
-    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=2, batch_size=2, gradient_accumulation=2,
-                 bf16=True, lr=1e-3)
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(),
+                 TrainConfig(epochs=2, batch_size=2, gradient_accumulation=2, autocast="bfloat16", lr=1e-3))
     assert result.steps == 8 and all(np.isfinite(result.losses))
 
 
@@ -89,8 +89,8 @@ def test_bad_training_config(encoder, tiny_model_dir):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 def test_cuda_path(tiny_model_dir):
-    encoder = SentenceEncoder(str(tiny_model_dir), device="cuda")
-    result = fit(encoder, PAIRS, CosineSimilarityLoss(), epochs=1, batch_size=4, bf16=True)
+    encoder = SentenceEncoder(str(tiny_model_dir), device="cuda", dtype="float32")
+    result = fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(batch_size=4, autocast="bfloat16"))
     assert np.isfinite(result.losses).all()
 
 

@@ -32,7 +32,7 @@ def run(url: str, alias: str = "sbert-example") -> dict:
     out = {
         "report": str(report),
         "knn": [(h.id, round(h.score, 3), h.source["text"]) for h in store.knn("Someone plays music", k=2)],
-        "filtered": [h.source["text"] for h in store.knn("cooking", k=2, filter={"term": {"topic.keyword": "food"}})],
+        "filtered": [h.source["text"] for h in store.knn("cooking", k=2, filter={"topic": "food"})],
         "hybrid": [h.source["text"] for h in store.hybrid("film", k=3)],
     }
     out["reembedded_into"] = store.reembed(documents(), encoder, delete_old=True, index_type="flat")

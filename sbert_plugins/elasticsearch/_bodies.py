@@ -1,32 +1,50 @@
-"""Pure request bodies (no I/O): mappings, kNN / BM25 queries, RRF fusion.
+"""Pure request bodies (no I/O): mappings, kNN / BM25 queries, filters, RRF fusion, contract checks.
 
-Kept apart from the client so they can be tested, logged and reused as-is.
+Kept apart from the client so they can be tested, logged and reused as they are.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from .._errors import ConfigError
+from sbert_plugins import ConfigError
 
 META_KEY = "sbert_plugins"
 SIMILARITIES = ("cosine", "dot_product", "l2_norm", "max_inner_product")
-INDEX_TYPES = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw", "flat", "int8_flat", "int4_flat", "bbq_flat")
-Filter = Union[Mapping[str, Any], Sequence[Mapping[str, Any]], None]
+HNSW_TYPES = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw")
+FLAT_TYPES = ("flat", "int8_flat", "int4_flat", "bbq_flat")
+INDEX_TYPES = ("auto", *HNSW_TYPES, *FLAT_TYPES, "bbq_disk")
+QUANTIZED = ("int8_hnsw", "int4_hnsw", "bbq_hnsw", "int8_flat", "int4_flat", "bbq_flat", "bbq_disk")
+Clauses = list[dict[str, Any]]
 
 
-def index_options(kind: str = "hnsw", m: Optional[int] = None,
-                  ef_construction: Optional[int] = None) -> Dict[str, Any]:
-    """``index_options`` of a dense_vector field; ``m`` / ``ef_construction`` only for HNSW types."""
+def index_options(
+    kind: str = "auto",
+    m: int | None = None,
+    ef_construction: int | None = None,
+    oversample: float | None = None,
+) -> dict[str, Any] | None:
+    """``index_options`` of a dense_vector field, or None for ``"auto"`` (the server's default).
+
+    ``m`` / ``ef_construction`` apply to HNSW types; ``oversample`` (``rescore_vector``)
+    to quantized types: the top ``k * oversample`` candidates are rescored with the raw vectors.
+    """
     if kind not in INDEX_TYPES:
-        raise ConfigError(f"index_options type {kind!r} is not one of {INDEX_TYPES}")
-    options: Dict[str, Any] = {"type": kind}
-    if kind.endswith("hnsw"):
-        if m is not None:
-            options["m"] = int(m)
-        if ef_construction is not None:
-            options["ef_construction"] = int(ef_construction)
+        raise ConfigError(f"index_type={kind!r} is not one of {INDEX_TYPES}")
+    if kind == "auto":
+        if m is not None or ef_construction is not None or oversample is not None:
+            raise ConfigError("m / ef_construction / oversample need an explicit index_type, not 'auto'")
+        return None
+    options: dict[str, Any] = {"type": kind}
+    if kind in HNSW_TYPES:
+        options.update({k: int(v) for k, v in (("m", m), ("ef_construction", ef_construction)) if v is not None})
     elif m is not None or ef_construction is not None:
         raise ConfigError(f"m / ef_construction apply to HNSW index types, not {kind!r}")
+    if oversample is not None:
+        if kind not in QUANTIZED or not oversample >= 1:
+            raise ConfigError(f"oversample={oversample!r} needs a quantized index_type {QUANTIZED} and a value >= 1")
+        options["rescore_vector"] = {"oversample": float(oversample)}
     return options
 
 
@@ -35,71 +53,122 @@ def check_similarity(similarity: str, normalize: bool) -> str:
     if similarity not in SIMILARITIES:
         raise ConfigError(f"similarity {similarity!r} is not one of {SIMILARITIES}")
     if similarity == "dot_product" and not normalize:
-        raise ConfigError("similarity='dot_product' requires unit-length vectors, but the encoder does not "
-                          "normalise; use similarity='cosine' or an encoder with normalize=True")
+        raise ConfigError(
+            "similarity='dot_product' requires unit-length vectors, but the encoder does not normalise; use "
+            "similarity='cosine' or an encoder with normalize=True"
+        )
     return similarity
 
 
-def index_body(contract: Mapping[str, Any], *, similarity: str, options: Mapping[str, Any],
-               text_field: str = "text", vector_field: str = "embedding",
-               metadata_mapping: Optional[Mapping[str, Any]] = None, shards: int = 1,
-               replicas: int = 0) -> Dict[str, Any]:
+def index_body(
+    contract: Mapping[str, Any],
+    *,
+    similarity: str,
+    options: Mapping[str, Any] | None,
+    text_field: str = "text",
+    vector_field: str = "embedding",
+    metadata_mapping: Mapping[str, Any] | None = None,
+    shards: int = 1,
+    replicas: int = 0,
+) -> dict[str, Any]:
     """Settings + mappings, with the embedding contract stored in ``_meta``."""
-    properties: Dict[str, Any] = {
-        text_field: {"type": "text"},
-        vector_field: {"type": "dense_vector", "dims": int(contract["dims"]), "index": True,
-                       "similarity": similarity, "index_options": dict(options)},
-    }
+    vector: dict[str, Any] = {"type": "dense_vector", "dims": int(contract["dims"]), "index": True,
+                              "similarity": similarity}
+    if options is not None:
+        vector["index_options"] = dict(options)
+    properties: dict[str, Any] = {text_field: {"type": "text"}, vector_field: vector}
     properties.update(metadata_mapping or {})
-    meta = {META_KEY: {**contract, "similarity": similarity, "text_field": text_field,
-                       "vector_field": vector_field}}
-    return {"settings": {"number_of_shards": shards, "number_of_replicas": replicas},
-            "mappings": {"_meta": meta, "properties": properties}}
+    meta = {META_KEY: {**contract, "similarity": similarity, "text_field": text_field, "vector_field": vector_field}}
+    return {
+        "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
+        "mappings": {"_meta": meta, "properties": properties},
+    }
 
 
-def _filters(filter: Filter) -> List[Dict[str, Any]]:
-    if filter is None:
-        return []
-    return [dict(filter)] if isinstance(filter, Mapping) else [dict(f) for f in filter]
-
-
-def knn_body(vector: Sequence[float], *, k: int, num_candidates: Optional[int] = None,
-             vector_field: str = "embedding", filter: Filter = None,
-             min_similarity: Optional[float] = None, source: Any = True) -> Dict[str, Any]:
+def knn_body(
+    vector: Sequence[float],
+    *,
+    k: int,
+    num_candidates: int | None = None,
+    vector_field: str = "embedding",
+    filters: Clauses | None = None,
+    min_similarity: float | None = None,
+    source: Any = True,
+) -> dict[str, Any]:
     """A top-level ``knn`` search; ``num_candidates`` defaults to max(10 k, 100), capped at 10,000."""
-    if k < 1:
-        raise ConfigError(f"k must be >= 1, got {k}")
+    if not isinstance(k, int) or k < 1:
+        raise ConfigError(f"k={k!r}: use an int >= 1")
     candidates = num_candidates if num_candidates is not None else min(max(10 * k, 100), 10_000)
     if candidates < k:
         raise ConfigError(f"num_candidates={candidates} must be >= k={k}")
-    knn: Dict[str, Any] = {"field": vector_field, "query_vector": [float(x) for x in vector], "k": k,
-                           "num_candidates": candidates}
-    if filter is not None:
-        knn["filter"] = _filters(filter)
+    knn: dict[str, Any] = {
+        "field": vector_field,
+        "query_vector": [float(x) for x in vector],
+        "k": k,
+        "num_candidates": candidates,
+    }
+    if filters:
+        knn["filter"] = filters
     if min_similarity is not None:
         knn["similarity"] = float(min_similarity)
     return {"knn": knn, "size": k, "_source": source}
 
 
-def bm25_body(text: str, *, size: int, text_field: str = "text", filter: Filter = None,
-              source: Any = True) -> Dict[str, Any]:
-    query: Dict[str, Any] = {"bool": {"must": [{"match": {text_field: text}}]}}
-    if filter is not None:
-        query["bool"]["filter"] = _filters(filter)
+def bm25_body(text: str, *, size: int, text_field: str = "text", filters: Clauses | None = None,
+              source: Any = True) -> dict[str, Any]:
+    if not isinstance(size, int) or size < 1:
+        raise ConfigError(f"k={size!r}: use an int >= 1")
+    query: dict[str, Any] = {"bool": {"must": [{"match": {text_field: text}}]}}
+    if filters:
+        query["bool"]["filter"] = filters
     return {"query": query, "size": size, "_source": source}
 
 
-def rrf_fuse(rankings: Sequence[Sequence[str]], k: int, rank_constant: int = 60) -> List[tuple]:
+def filter_query(filters: Clauses) -> dict[str, Any]:
+    """A query matching documents that satisfy every clause (for count / delete_by_query)."""
+    return {"bool": {"filter": filters}} if filters else {"match_all": {}}
+
+
+def raw_clauses(raw_filter: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None) -> Clauses:
+    """Raw query DSL from application code (never from end users) as a list of filter clauses."""
+    if raw_filter is None:
+        return []
+    if isinstance(raw_filter, Mapping):
+        return [dict(raw_filter)]
+    return [dict(f) for f in raw_filter]
+
+
+def rrf_fuse(rankings: Sequence[Sequence[str]], k: int, rank_constant: int = 60) -> list[tuple[str, float]]:
     """Reciprocal rank fusion: ``score(d) = sum 1 / (rank_constant + rank)``; ties by first appearance."""
-    scores: Dict[str, float] = {}
+    scores: dict[str, float] = {}
     for ranking in rankings:
         for rank, doc_id in enumerate(ranking, start=1):
             scores[doc_id] = scores.get(doc_id, 0.0) + 1.0 / (rank_constant + rank)
     return sorted(scores.items(), key=lambda item: -item[1])[:k]
 
 
-def contract_mismatch(stored: Mapping[str, Any], current: Mapping[str, Any]) -> List[str]:
+def contract_mismatch(stored: Mapping[str, Any], current: Mapping[str, Any]) -> list[str]:
     """Fields where an index's stored contract and the encoder disagree."""
     keys = ("fingerprint", "dims", "pooling", "normalize")
-    return [f"{key}: index has {stored.get(key)!r}, encoder has {current.get(key)!r}"
-            for key in keys if stored.get(key) != current.get(key)]
+    problems = [
+        f"{key}: index has {stored.get(key)!r}, encoder has {current.get(key)!r}"
+        for key in keys
+        if stored.get(key) != current.get(key)
+    ]
+    # prompts: indices written before prompts were recorded count as "no prompts"
+    if (stored.get("prompts") or {}) != (current.get("prompts") or {}):
+        problems.append(f"prompts: index has {stored.get('prompts') or {}!r}, encoder has {current.get('prompts')!r}")
+    return problems
+
+
+def mapping_mismatch(stored: Mapping[str, Any], field: Mapping[str, Any] | None) -> list[str]:
+    """Where the live ``dense_vector`` mapping disagrees with the contract in ``_meta`` (e.g. a copied _meta)."""
+    name = stored.get("vector_field", "embedding")
+    if not field or field.get("type") != "dense_vector":
+        return [f"field {name!r} is not a dense_vector in the live mapping"]
+    problems = []
+    if field.get("dims") is not None and field.get("dims") != stored.get("dims"):
+        problems.append(f"mapping dims {field.get('dims')!r} != contract dims {stored.get('dims')!r}")
+    if field.get("similarity") not in (None, stored.get("similarity")):
+        problems.append(f"mapping similarity {field.get('similarity')!r} != contract {stored.get('similarity')!r}")
+    return problems

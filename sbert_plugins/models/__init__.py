@@ -1,6 +1,21 @@
-"""Composable modules: Transformer -> Pooling -> (Dense) -> (Normalize)."""
-from ._heads import Dense, Normalize
-from ._pooling import BUILTIN_POOLING, Pooling, available_pooling
-from ._transformer import Transformer
+"""Composable torch modules: Transformer -> Pooling -> (Dense) -> (Normalize).
 
-__all__ = ["BUILTIN_POOLING", "Dense", "Normalize", "Pooling", "Transformer", "available_pooling"]
+Each module is handed its configuration (pooling gets its functions) and looks
+nothing up; reading model folders is the loading layer's job (``_loading.py``).
+"""
+
+from ._heads import ACTIVATIONS, Dense, Normalize
+from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, Pooling, PoolingFn
+from ._transformer import ST_CONFIG, Transformer
+
+__all__ = [
+    "ACTIVATIONS",
+    "BUILTIN_POOLING",
+    "ST_CONFIG",
+    "ST_POOLING_KEYS",
+    "Dense",
+    "Normalize",
+    "Pooling",
+    "PoolingFn",
+    "Transformer",
+]

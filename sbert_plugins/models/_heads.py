@@ -1,17 +1,17 @@
 """Modules that follow pooling: Dense projection and L2 normalisation."""
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-import torch
 from torch import nn
 
 from .._errors import ModelLoadError
-from .._files import read_json
 
-# sentence-transformers stores the activation as a dotted class path.
-_ACTIVATIONS = {
+# sentence-transformers stores the activation as a dotted class path; only these are built (no imports by name).
+ACTIVATIONS: dict[str, type[nn.Module]] = {
     "torch.nn.modules.activation.Tanh": nn.Tanh,
     "torch.nn.modules.linear.Identity": nn.Identity,
     "torch.nn.modules.activation.ReLU": nn.ReLU,
@@ -22,34 +22,29 @@ _ACTIVATIONS = {
 class Normalize(nn.Module):
     """L2-normalise the sentence embedding (so dot product == cosine)."""
 
-    def forward(self, features: dict) -> dict:
-        features["sentence_embedding"] = nn.functional.normalize(
-            features["sentence_embedding"], p=2, dim=-1)
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
+        features["sentence_embedding"] = nn.functional.normalize(features["sentence_embedding"], p=2, dim=-1)
         return features
 
     def save(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
 
-    @classmethod
-    def load(cls, folder: str | Path) -> "Normalize":
-        return cls()
-
 
 class Dense(nn.Module):
     """Linear projection (+ activation) of the sentence embedding."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True,
-                 activation: str = "torch.nn.modules.activation.Tanh") -> None:
+    def __init__(
+        self, in_features: int, out_features: int, bias: bool = True, activation: str = "torch.nn.modules.activation.Tanh"
+    ) -> None:
         super().__init__()
-        if activation not in _ACTIVATIONS:
-            raise ModelLoadError(f"unsupported Dense activation {activation!r}; "
-                                 f"supported: {sorted(_ACTIVATIONS)}")
+        if activation not in ACTIVATIONS:
+            raise ModelLoadError(f"unsupported Dense activation {activation!r}; supported: {sorted(ACTIVATIONS)}")
         self.in_features, self.out_features, self.bias = in_features, out_features, bias
         self.activation_name = activation
         self.linear = nn.Linear(in_features, out_features, bias=bias)
-        self.activation = _ACTIVATIONS[activation]()
+        self.activation = ACTIVATIONS[activation]()
 
-    def forward(self, features: dict) -> dict:
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
         features["sentence_embedding"] = self.activation(self.linear(features["sentence_embedding"]))
         return features
 
@@ -58,24 +53,11 @@ class Dense(nn.Module):
 
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
-        config = {"in_features": self.in_features, "out_features": self.out_features,
-                  "bias": self.bias, "activation_function": self.activation_name}
+        config = {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias,
+            "activation_function": self.activation_name,
+        }
         (folder / "config.json").write_text(json.dumps(config, indent=2))
-        save_file({k: v.contiguous() for k, v in self.state_dict().items()},
-                  str(folder / "model.safetensors"))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "Dense":
-        folder = Path(folder)
-        config = read_json(folder / "config.json")
-        dense = cls(config["in_features"], config["out_features"], config.get("bias", True),
-                    config.get("activation_function", "torch.nn.modules.activation.Tanh"))
-        if (folder / "model.safetensors").is_file():
-            from safetensors.torch import load_file
-            state = load_file(str(folder / "model.safetensors"))
-        elif (folder / "pytorch_model.bin").is_file():
-            state = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
-        else:
-            raise ModelLoadError(f"{folder} has no Dense weights (model.safetensors)")
-        dense.load_state_dict(state)
-        return dense
+        save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(folder / "model.safetensors"))

@@ -1,20 +1,22 @@
 """Pooling strategies: token embeddings -> one sentence embedding.
 
 The paper (section 3) compares CLS, MEAN and MAX pooling; sentence-transformers
-adds mean-sqrt-len. Each strategy is a plain function so plugins can add more
-through the ``sbert_pooling_strategies`` hook without subclassing anything.
+adds mean-sqrt-len. Each strategy is a plain function ``(tokens, mask) -> (batch, dim)``;
+the built-in ones reach the encoder through the ``sbert_pooling_strategies`` hook like
+any plugin's. :class:`Pooling` is handed its functions and looks nothing up.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Dict, Sequence
+from typing import Any
 
 import torch
 from torch import nn
 
-from .._errors import ConfigError, ModelLoadError
-from .._files import read_json
+from .._errors import ConfigError
 
 PoolingFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -45,7 +47,7 @@ def cls_pooling(token_embeddings: torch.Tensor, attention_mask: torch.Tensor) ->
     return token_embeddings[:, 0]
 
 
-BUILTIN_POOLING: Dict[str, PoolingFn] = {
+BUILTIN_POOLING: dict[str, PoolingFn] = {
     "cls": cls_pooling,
     "max": max_pooling,
     "mean": mean_pooling,
@@ -53,7 +55,7 @@ BUILTIN_POOLING: Dict[str, PoolingFn] = {
 }
 
 # sentence-transformers config keys, in the order it concatenates multiple modes.
-_ST_KEYS = (
+ST_POOLING_KEYS = (
     ("pooling_mode_cls_token", "cls"),
     ("pooling_mode_max_tokens", "max"),
     ("pooling_mode_mean_tokens", "mean"),
@@ -61,71 +63,40 @@ _ST_KEYS = (
 )
 
 
-def available_pooling() -> Dict[str, PoolingFn]:
-    """Built-in strategies plus those contributed by plugins."""
-    from .._plugins import collect_mapping
-
-    strategies = dict(BUILTIN_POOLING)
-    strategies.update(collect_mapping("sbert_pooling_strategies"))
-    return strategies
-
-
 class Pooling(nn.Module):
     """Turns ``features['token_embeddings']`` into ``features['sentence_embedding']``.
 
-    Several modes are concatenated in the given order, as sentence-transformers does.
+    ``functions`` are the strategies for ``modes`` (same order); several modes are
+    concatenated in that order, as sentence-transformers does.
     """
 
-    def __init__(self, dimension: int, modes: str | Sequence[str] = "mean") -> None:
+    def __init__(self, dimension: int, modes: Sequence[str], functions: Sequence[PoolingFn]) -> None:
         super().__init__()
-        names = [modes] if isinstance(modes, str) else list(modes)
-        if not names:
-            raise ConfigError("pooling needs at least one mode, e.g. 'mean'")
-        strategies = available_pooling()
-        unknown = [m for m in names if m not in strategies]
-        if unknown:
-            raise ConfigError(
-                f"unknown pooling mode(s) {unknown}; choose from {sorted(strategies)} "
-                "or register one with the sbert_pooling_strategies hook"
-            )
+        if not modes or len(modes) != len(functions):
+            raise ConfigError(f"Pooling needs one function per mode, got modes={list(modes)} and {len(functions)}")
         self.dimension = int(dimension)
-        self.modes = names
-        self._fns = [strategies[m] for m in names]
+        self.modes = list(modes)
+        self._fns = list(functions)
 
     @property
     def output_dimension(self) -> int:
         return self.dimension * len(self.modes)
 
-    def forward(self, features: dict) -> dict:
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
         tokens, mask = features["token_embeddings"], features["attention_mask"]
         pooled = [fn(tokens, mask) for fn in self._fns]
         features["sentence_embedding"] = pooled[0] if len(pooled) == 1 else torch.cat(pooled, dim=-1)
         return features
 
-    def get_config(self) -> dict:
-        config = {"word_embedding_dimension": self.dimension}
-        for key, mode in _ST_KEYS:
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = {"word_embedding_dimension": self.dimension}
+        known = {mode for _, mode in ST_POOLING_KEYS}
+        for key, mode in ST_POOLING_KEYS:
             config[key] = mode in self.modes
-        # Modes sentence-transformers does not know are kept under our own key.
-        extra = [m for m in self.modes if m not in dict((v, k) for k, v in _ST_KEYS)]
-        if extra:
+        if any(m not in known for m in self.modes):  # modes sentence-transformers does not know
             config["sbert_plugins_modes"] = self.modes
         return config
 
     def save(self, folder: str | Path) -> None:
         Path(folder).mkdir(parents=True, exist_ok=True)
         (Path(folder) / "config.json").write_text(json.dumps(self.get_config(), indent=2))
-
-    @classmethod
-    def load(cls, folder: str | Path) -> "Pooling":
-        config = read_json(Path(folder) / "config.json")
-        try:
-            dimension = config["word_embedding_dimension"]
-        except KeyError:
-            raise ModelLoadError(
-                f"{Path(folder) / 'config.json'} lacks 'word_embedding_dimension'"
-            ) from None
-        modes = config.get("sbert_plugins_modes") or [m for k, m in _ST_KEYS if config.get(k)]
-        if not modes:
-            raise ModelLoadError(f"{Path(folder) / 'config.json'} enables no pooling mode")
-        return cls(dimension, modes)

@@ -1,97 +1,88 @@
 """The token encoder: a Hugging Face transformer plus its tokenizer."""
+
 from __future__ import annotations
 
 import json
 import logging
-from contextlib import contextmanager
+import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import List, Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from .._errors import ModelLoadError
-from .._files import read_json
+ST_CONFIG = "sentence_bert_config.json"
+_LENGTH_WARNING = "Token indices sequence length is longer than the specified maximum"
+_filter_lock = threading.Lock()
 
-_ST_CONFIG = "sentence_bert_config.json"
+
+class _DropLengthWarning(logging.Filter):
+    """The tokenizer warns about sequences over model_max_length; we count and report them ourselves."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return _LENGTH_WARNING not in record.getMessage()
 
 
-@contextmanager
-def _quiet_loading():
-    """Hide transformers' per-load progress bar; restore the user's setting after."""
-    from transformers.utils import logging as hf_logging
-
-    enabled = hf_logging.is_progress_bar_enabled()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if enabled:
-            hf_logging.enable_progress_bar()
+def _quiet_length_warning() -> None:
+    # Installed once (not a per-call level flip, which is global state and not thread-safe).
+    logger = logging.getLogger("transformers.tokenization_utils_base")
+    with _filter_lock:
+        if not any(isinstance(f, _DropLengthWarning) for f in logger.filters):
+            logger.addFilter(_DropLengthWarning())
 
 
 class Transformer(nn.Module):
-    """Wraps ``AutoModel`` + ``AutoTokenizer``; fills ``features['token_embeddings']``."""
+    """Wraps a transformers model + tokenizer; fills ``features['token_embeddings']`` (float32)."""
 
-    def __init__(self, model: nn.Module, tokenizer, max_seq_length: int | None = None,
-                 do_lower_case: bool = False) -> None:
+    def __init__(
+        self, model: nn.Module, tokenizer: Any, max_seq_length: int | None = None, do_lower_case: bool = False
+    ) -> None:
         super().__init__()
         self.auto_model = model
         self.tokenizer = tokenizer
-        limit = getattr(model.config, "max_position_embeddings", 512)
+        limit = int(getattr(model.config, "max_position_embeddings", 512))
         # RoBERTa-style models reserve position ids for padding; stay safely inside.
         self.max_seq_length = int(max_seq_length or min(limit, tokenizer.model_max_length or limit, 512))
         self.do_lower_case = do_lower_case
         self._wants_token_types = "token_type_ids" in getattr(tokenizer, "model_input_names", [])
+        _quiet_length_warning()
 
     @property
     def dimension(self) -> int:
         return int(self.auto_model.config.hidden_size)
 
-    @classmethod
-    def load(cls, folder: str | Path, max_seq_length: int | None = None) -> "Transformer":
-        from transformers import AutoModel, AutoTokenizer
-
-        folder = Path(folder)
-        if not (folder / "config.json").is_file():
-            raise ModelLoadError(f"{folder} has no config.json: not a transformers checkpoint")
-        read_json(folder / "config.json")  # clear error for a corrupt file
-        st_config = read_json(folder / _ST_CONFIG) if (folder / _ST_CONFIG).is_file() else {}
-        try:
-            with _quiet_loading():
-                tokenizer = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
-                model = AutoModel.from_pretrained(str(folder), local_files_only=True)
-        except (OSError, ValueError, KeyError) as exc:
-            raise ModelLoadError(f"cannot load the transformer in {folder}: {exc}") from exc
-        return cls(model, tokenizer,
-                   max_seq_length=max_seq_length or st_config.get("max_seq_length"),
-                   do_lower_case=bool(st_config.get("do_lower_case", False)))
-
     def save(self, folder: str | Path) -> None:
+        from transformers.utils import logging as hf_logging
+
         folder = Path(folder)
-        with _quiet_loading():
+        enabled = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()
+        try:
             self.auto_model.save_pretrained(str(folder))
             self.tokenizer.save_pretrained(str(folder))
+        finally:
+            if enabled:
+                hf_logging.enable_progress_bar()
         config = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
-        (folder / _ST_CONFIG).write_text(json.dumps(config, indent=2))
+        (folder / ST_CONFIG).write_text(json.dumps(config, indent=2))
 
-    def token_ids(self, texts: Sequence[str]) -> List[List[int]]:
+    def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         """Token ids with special tokens and *without* truncation (so lengths are true)."""
         if self.do_lower_case:
             texts = [t.lower() for t in texts]
-        # The tokenizer warns about lengths over model_max_length; we report that ourselves.
-        logger = logging.getLogger("transformers.tokenization_utils_base")
-        level = logger.level
-        logger.setLevel(logging.ERROR)
-        try:
-            return self.tokenizer(list(texts), add_special_tokens=True, truncation=False,
-                                  padding=False, return_attention_mask=False,
-                                  return_token_type_ids=False)["input_ids"]
-        finally:
-            logger.setLevel(level)
+        encoded = self.tokenizer(
+            list(texts),
+            add_special_tokens=True,
+            truncation=False,
+            padding=False,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        return list(encoded["input_ids"])
 
-    def truncate(self, ids: List[int]) -> List[int]:
+    def truncate(self, ids: list[int]) -> list[int]:
         """Cut ids to max_seq_length keeping the closing special token(s)."""
         if len(ids) <= self.max_seq_length:
             return ids
@@ -99,8 +90,12 @@ class Transformer(nn.Module):
         keep = self.max_seq_length - max(tail, 0)
         return ids[:keep] + (ids[-tail:] if tail > 0 else [])
 
-    def collate(self, batch: Sequence[List[int]], device: torch.device) -> dict:
-        """Pad a batch of id lists into model inputs (padding on the right)."""
+    def collate(self, batch: Sequence[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
+        """Pad a batch of id lists into model inputs (padding on the right).
+
+        On CUDA the host tensors are pinned and copied without blocking, so the
+        next batch is prepared while the GPU works on this one.
+        """
         width = max(len(ids) for ids in batch)
         pad = self.tokenizer.pad_token_id or 0
         input_ids = np.full((len(batch), width), pad, dtype=np.int64)
@@ -108,21 +103,27 @@ class Transformer(nn.Module):
         for row, ids in enumerate(batch):
             input_ids[row, : len(ids)] = ids
             mask[row, : len(ids)] = 1
-        features = {"input_ids": torch.from_numpy(input_ids).to(device),
-                    "attention_mask": torch.from_numpy(mask).to(device)}
+        features = {"input_ids": _to_device(input_ids, device), "attention_mask": _to_device(mask, device)}
         if self._wants_token_types:
             features["token_type_ids"] = torch.zeros_like(features["input_ids"])
         return features
 
-    def tokenize(self, texts: Sequence[str], device: torch.device | str = "cpu") -> dict:
+    def tokenize(self, texts: Sequence[str], device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
         """Tokenize with truncation to max_seq_length (used by training)."""
         ids = [self.truncate(i) for i in self.token_ids(texts)]
         return self.collate(ids, torch.device(device))
 
-    def forward(self, features: dict) -> dict:
+    def forward(self, features: dict[str, Any]) -> dict[str, Any]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
         output = self.auto_model(**inputs, return_dict=True)
-        # Pool in float32 even when the transformer runs in bf16: sums over
-        # hundreds of tokens lose too much precision in bf16.
+        # Pool in float32 even when the transformer runs in bf16/fp16: sums over
+        # hundreds of tokens lose too much precision in 16 bits.
         features["token_embeddings"] = output.last_hidden_state.float()
         return features
+
+
+def _to_device(array: np.ndarray, device: torch.device) -> torch.Tensor:
+    tensor = torch.from_numpy(array)
+    if device.type == "cuda":
+        return tensor.pin_memory().to(device, non_blocking=True)
+    return tensor if device.type == "cpu" else tensor.to(device)

@@ -5,15 +5,20 @@ text column) and returns a scalar, so ``fit`` treats them alike.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
 
 from .._errors import ConfigError
 
+if TYPE_CHECKING:
+    from .._encoder import SentenceEncoder
 
-def _embed(encoder, features: List[Dict[str, torch.Tensor]]) -> List[torch.Tensor]:
+Features = list[dict[str, torch.Tensor]]
+
+
+def _embed(encoder: SentenceEncoder, features: Features) -> list[torch.Tensor]:
     return [encoder.forward_features(dict(f))["sentence_embedding"] for f in features]
 
 
@@ -25,7 +30,7 @@ class SoftmaxLoss(nn.Module):
         self.classifier = nn.Linear(3 * dimension, num_labels)
         self.num_labels = num_labels
 
-    def forward(self, encoder, features, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, encoder: SentenceEncoder, features: Features, labels: torch.Tensor) -> torch.Tensor:
         if len(features) != 2:
             raise ConfigError(f"SoftmaxLoss needs sentence pairs, got {len(features)} text column(s)")
         u, v = _embed(encoder, features)
@@ -36,7 +41,7 @@ class SoftmaxLoss(nn.Module):
 class CosineSimilarityLoss(nn.Module):
     """Regression objective: MSE between cos(u, v) and the gold score (scaled to [0, 1])."""
 
-    def forward(self, encoder, features, labels: torch.Tensor) -> torch.Tensor:
+    def forward(self, encoder: SentenceEncoder, features: Features, labels: torch.Tensor) -> torch.Tensor:
         if len(features) != 2:
             raise ConfigError(f"CosineSimilarityLoss needs sentence pairs, got {len(features)} text column(s)")
         u, v = _embed(encoder, features)
@@ -50,7 +55,7 @@ class TripletLoss(nn.Module):
         super().__init__()
         self.margin = margin
 
-    def forward(self, encoder, features, labels: torch.Tensor = None) -> torch.Tensor:
+    def forward(self, encoder: SentenceEncoder, features: Features, labels: torch.Tensor | None = None) -> torch.Tensor:
         if len(features) != 3:
             raise ConfigError(f"TripletLoss needs (anchor, positive, negative), got {len(features)} column(s)")
         a, p, n = _embed(encoder, features)
@@ -65,7 +70,7 @@ class MultipleNegativesRankingLoss(nn.Module):
         super().__init__()
         self.scale = scale
 
-    def forward(self, encoder, features, labels: torch.Tensor = None) -> torch.Tensor:
+    def forward(self, encoder: SentenceEncoder, features: Features, labels: torch.Tensor | None = None) -> torch.Tensor:
         if len(features) < 2:
             raise ConfigError("MultipleNegativesRankingLoss needs (anchor, positive[, negatives...]) columns")
         anchors, *candidates = _embed(encoder, features)
@@ -74,11 +79,11 @@ class MultipleNegativesRankingLoss(nn.Module):
         return nn.functional.cross_entropy(scores, torch.arange(len(anchors), device=scores.device))
 
 
-LOSSES = {"softmax": SoftmaxLoss, "cosine": CosineSimilarityLoss, "triplet": TripletLoss,
+LOSSES: dict[str, type[nn.Module]] = {"softmax": SoftmaxLoss, "cosine": CosineSimilarityLoss, "triplet": TripletLoss,
           "mnrl": MultipleNegativesRankingLoss}
 
 
-def make_loss(name: str, encoder, num_labels: int = 3) -> nn.Module:
+def make_loss(name: str, encoder: SentenceEncoder, num_labels: int = 3) -> nn.Module:
     if name not in LOSSES:
         raise ConfigError(f"unknown loss {name!r}; choose one of {sorted(LOSSES)}")
     return SoftmaxLoss(encoder.dimension, num_labels) if name == "softmax" else LOSSES[name]()

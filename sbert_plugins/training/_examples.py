@@ -1,12 +1,13 @@
 """Training examples and loaders for the shared STS / NLI files."""
+
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import List, Sequence, Tuple, Union
 
+from .._data import load_sts, read_tsv
 from .._errors import ConfigError
-from .._evaluation import load_sts, read_tsv
 
 NLI_LABELS = {"contradiction": 0, "entailment": 1, "neutral": 2}
 
@@ -15,27 +16,29 @@ NLI_LABELS = {"contradiction": 0, "entailment": 1, "neutral": 2}
 class InputExample:
     """Texts of one training item (pair or triplet) and its label (score or class)."""
 
-    texts: Tuple[str, ...]
-    label: Union[int, float] = 0
+    texts: tuple[str, ...]
+    label: int | float = 0
 
 
-def sts_examples(name_or_path: str, max_score: float = 5.0) -> List[InputExample]:
+def sts_examples(
+    name_or_path: str, max_score: float = 5.0, data_dir: str | os.PathLike[str] | None = None
+) -> list[InputExample]:
     """STS pairs with gold scores scaled to [0, 1] (the regression objective's target)."""
-    s1, s2, gold = load_sts(name_or_path)
-    return [InputExample((a, b), float(g) / max_score) for a, b, g in zip(s1, s2, gold)]
+    s1, s2, gold = load_sts(name_or_path, data_dir)
+    return [InputExample((a, b), float(g) / max_score) for a, b, g in zip(s1, s2, gold, strict=True)]
 
 
-def nli_examples(path: Union[str, Path]) -> List[InputExample]:
+def nli_examples(path: str | os.PathLike[str]) -> list[InputExample]:
     """``label<TAB>premise<TAB>hypothesis`` rows -> class ids (see ``NLI_LABELS``)."""
     examples = []
-    for row in read_tsv(Path(path)):
+    for row in read_tsv(path):
         if row[0] not in NLI_LABELS:
             raise ConfigError(f"{path}: unknown NLI label {row[0]!r}; expected one of {sorted(NLI_LABELS)}")
         examples.append(InputExample((row[1], row[2]), NLI_LABELS[row[0]]))
     return examples
 
 
-def columns(batch: Sequence[InputExample]) -> List[List[str]]:
+def columns(batch: Sequence[InputExample]) -> list[list[str]]:
     width = len(batch[0].texts)
     if any(len(e.texts) != width for e in batch):
         raise ConfigError("all training examples must have the same number of texts")

@@ -1,0 +1,87 @@
+"""Device and dtype choice: ``"auto"`` means the fastest precision this hardware runs natively.
+
+* CUDA: float16 (tensor cores; pooling and normalisation stay float32).
+* CPU: bfloat16 only where the CPU has native bf16 (AMX / AVX512-BF16) *and* a bf16
+  matmul measured once per process beats float32 by 1.3x; float32 otherwise.
+* An explicit 16-bit dtype on a CPU where it is measured much slower than float32
+  (e.g. an AVX2-only AMD EPYC: ~1 GFLOP/s bf16 vs ~150 fp32) warns with the numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import torch
+
+from ._cpu import cpu_model, has_native_bf16, prepare_bf16_cpu
+from ._errors import ConfigError, PrecisionWarning
+
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_AUTO_GAIN = 1.3  # bf16 must be this much faster to be chosen automatically
+_SLOW = 2.0  # an explicit dtype this much slower than float32 gets a PrecisionWarning
+
+
+def resolve_device(device: str) -> torch.device:
+    """A torch device for a checked option value; 'cuda' without CUDA is a clear error, not a crash later."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    chosen = torch.device(device)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device={device!r}, but torch {torch.__version__} sees no CUDA device (no GPU, no driver, or a "
+            "CPU-only build); use device='cpu' or 'auto'"
+        )
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise ConfigError(f"device={device!r}, but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device!r}, but MPS is not available here; use 'cpu' or 'auto'")
+    return chosen
+
+
+@functools.lru_cache(maxsize=4)
+def cpu_matmul_gflops(dtype_name: str) -> float:
+    """A (128 x 384) @ (384 x 768) matmul rate on this CPU, best of 3 (measured once per process)."""
+    dtype = TORCH_DTYPES[dtype_name]
+    if dtype != torch.float32:
+        prepare_bf16_cpu()
+    a = torch.randn(128, 384).to(dtype)
+    b = torch.randn(768, 384).to(dtype)
+    torch.nn.functional.linear(a, b)  # warm-up: kernel selection
+    best = float("inf")
+    for _ in range(3):
+        start = time.perf_counter()
+        torch.nn.functional.linear(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 128 * 384 * 768 / max(best, 1e-9) / 1e9
+
+
+def _auto_cpu_dtype() -> str:
+    if not has_native_bf16():
+        return "float32"  # no native bf16: emulated bf16 is always slower
+    fast = cpu_matmul_gflops("bfloat16") >= _AUTO_GAIN * cpu_matmul_gflops("float32")
+    return "bfloat16" if fast else "float32"
+
+
+def _warn_if_slow(dtype: str) -> None:
+    low, full = cpu_matmul_gflops(dtype), cpu_matmul_gflops("float32")
+    if full > _SLOW * low:
+        native = "" if has_native_bf16() else " (the CPU has neither AMX nor AVX512-BF16)"
+        warnings.warn(
+            f"dtype={dtype!r} runs {full / low:.0f}x slower than float32 on this CPU ({cpu_model()}{native}): "
+            f"measured {low:.1f} vs {full:.1f} GFLOP/s for a matmul. Use dtype='float32' or 'auto'.",
+            PrecisionWarning,
+            stacklevel=4,
+        )
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> str:
+    """The concrete dtype name for a checked option value on ``device``."""
+    if dtype == "auto":
+        if device.type == "cuda":
+            return "float16"
+        return _auto_cpu_dtype() if device.type == "cpu" else "float32"
+    if device.type == "cpu" and dtype != "float32":
+        _warn_if_slow(dtype)
+    return dtype
