@@ -1,4 +1,5 @@
 """Shared helpers for the benchmarks: STSb sentences and a timer."""
+
 from __future__ import annotations
 
 import os

@@ -5,6 +5,7 @@ Each configuration runs in its own subprocess: oneDNN's ISA choice is per proces
 
     python benchmarks/encode.py [--n 3000] [--model all-MiniLM-L6-v2]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,12 @@ print(json.dumps(out))
 
 
 def run(cfg: dict) -> dict:
-    done = subprocess.run([sys.executable, "-c", WORKER, json.dumps(cfg)], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, json.dumps(cfg)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+    )
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["crashed"])[-1]}
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -62,8 +67,16 @@ def main() -> None:
     print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'min cos':>9}{'STSb':>8}")
     for item in args.configs:
         dtype, batch = item.split(":")
-        res = run({"kind": "ours", "model": args.model, "n": args.n, "dtype": dtype, "batch_size": int(batch),
-                   "save": "/tmp/_bench_ours.npy"})
+        res = run(
+            {
+                "kind": "ours",
+                "model": args.model,
+                "n": args.n,
+                "dtype": dtype,
+                "batch_size": int(batch),
+                "save": "/tmp/_bench_ours.npy",
+            }
+        )
         if "error" in res:
             print(f"{item:<14} failed: {res['error']}")
             continue

@@ -4,6 +4,7 @@ Each side runs in its own fresh process so both pay for importing torch and tran
 
     python benchmarks/pairs.py [--n 10000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,8 +48,13 @@ print(json.dumps(t))
 
 def run(impl: str, n: int, model: str) -> dict:
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-c", WORKER, impl, str(n), model], capture_output=True, text=True,
-                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", WORKER, impl, str(n), model],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        check=True,
+    )
     result = json.loads(done.stdout.strip().splitlines()[-1])
     result["process"] = time.perf_counter() - start
     return result
@@ -61,10 +67,14 @@ def main() -> None:
     args = parser.parse_args()
     a, b = run("ours", args.n, args.model), run("st", args.n, args.model)
     for name, r in (("sbert-plugins", a), ("sentence-transformers", b)):
-        print(f"{name:<22} imports+load {r['load']:.2f}s  encode {r['encode']:.2f}s  search {r['search']:.2f}s  "
-              f"in-process total {r['total']:.2f}s  (whole process {r['process']:.2f}s)  best pair {r['best']}")
-    print(f"{args.n} sentences; ratio (baseline / ours): in-process {b['total'] / a['total']:.2f}x, "
-          f"encode {b['encode'] / a['encode']:.2f}x")
+        print(
+            f"{name:<22} imports+load {r['load']:.2f}s  encode {r['encode']:.2f}s  search {r['search']:.2f}s  "
+            f"in-process total {r['total']:.2f}s  (whole process {r['process']:.2f}s)  best pair {r['best']}"
+        )
+    print(
+        f"{args.n} sentences; ratio (baseline / ours): in-process {b['total'] / a['total']:.2f}x, "
+        f"encode {b['encode'] / a['encode']:.2f}x"
+    )
 
 
 if __name__ == "__main__":

@@ -6,6 +6,7 @@ C is chosen per task by inner 3-fold CV on the training part.
 
     python benchmarks/senteval.py [--model all-MiniLM-L6-v2] [--tasks MR CR]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,8 +19,15 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_sco
 from sbert_plugins import SentenceEncoder
 from sbert_plugins._evaluation import SENTEVAL_TASKS, load_senteval
 
-PAPER_SBERT_NLI_BASE = {"MR": 83.64, "CR": 89.43, "SUBJ": 94.39, "MPQA": 89.86, "SST": 88.96,
-                        "TREC": 89.6, "MRPC": 76.00}
+PAPER_SBERT_NLI_BASE = {
+    "MR": 83.64,
+    "CR": 89.43,
+    "SUBJ": 94.39,
+    "MPQA": 89.86,
+    "SST": 88.96,
+    "TREC": 89.6,
+    "MRPC": 76.00,
+}
 C_GRID = {"C": [0.25, 1.0, 4.0]}
 
 
@@ -40,17 +48,20 @@ def score_task(encoder, task: str) -> float:
     train_x, train_y = splits["train"]
     test_x, test_y = splits["test"]
     if task == "MRPC":
+
         def features(pairs):
             u = _embed(encoder, [a for a, _ in pairs])
             v = _embed(encoder, [b for _, b in pairs])
             return np.hstack([u, v, np.abs(u - v), u * v])
+
         x_train, x_test = features(train_x), features(test_x)
     else:
         x_train, x_test = _embed(encoder, train_x), _embed(encoder, test_x)
     if task == "SST" and "dev" in splits:  # SST has a dev split: tune C on it, as SentEval does
         x_dev, dev_y = _embed(encoder, splits["dev"][0]), splits["dev"][1]
-        best = max(C_GRID["C"], key=lambda c: LogisticRegression(C=c, max_iter=2000)
-                   .fit(x_train, train_y).score(x_dev, dev_y))
+        best = max(
+            C_GRID["C"], key=lambda c: LogisticRegression(C=c, max_iter=2000).fit(x_train, train_y).score(x_dev, dev_y)
+        )
         return 100 * LogisticRegression(C=best, max_iter=2000).fit(x_train, train_y).score(x_test, test_y)
     return 100 * _probe().fit(x_train, train_y).score(x_test, test_y)
 
@@ -67,8 +78,9 @@ def main() -> None:
         start = time.perf_counter()
         score = score_task(encoder, task)
         scores.append(score)
-        print(f"{task:<6}{score:>8.2f}{PAPER_SBERT_NLI_BASE[task]:>22.2f}{time.perf_counter() - start:>9.1f}",
-              flush=True)
+        print(
+            f"{task:<6}{score:>8.2f}{PAPER_SBERT_NLI_BASE[task]:>22.2f}{time.perf_counter() - start:>9.1f}", flush=True
+        )
     print(f"{'avg':<6}{np.mean(scores):>8.2f}{np.mean([PAPER_SBERT_NLI_BASE[t] for t in args.tasks]):>22.2f}")
 
 

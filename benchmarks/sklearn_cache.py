@@ -3,16 +3,17 @@ that re-encodes every fold for every parameter set.
 
     python benchmarks/sklearn_cache.py [--n 2000]
 """
+
 from __future__ import annotations
 
 import argparse
 import warnings
 
+from _common import timer
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from _common import timer
 from sbert_plugins._cache import DEFAULT_CACHE
 from sbert_plugins._evaluation import load_senteval
 from sbert_plugins.sklearn import SBERTTransformer
@@ -38,9 +39,11 @@ def main() -> None:
     encoded = DEFAULT_CACHE.misses
     with timer(t, "naive"):
         b = search(texts, labels, cache=False)
-    print(f"{len(texts)} texts, 5 folds x 3 C values (+ refit): cached {t['cached']:.1f}s "
-          f"({encoded} texts encoded), naive {t['naive']:.1f}s; speed-up {t['naive'] / t['cached']:.1f}x; "
-          f"same best score: {abs(a.best_score_ - b.best_score_) < 1e-9}")
+    print(
+        f"{len(texts)} texts, 5 folds x 3 C values (+ refit): cached {t['cached']:.1f}s "
+        f"({encoded} texts encoded), naive {t['naive']:.1f}s; speed-up {t['naive'] / t['cached']:.1f}x; "
+        f"same best score: {abs(a.best_score_ - b.best_score_) < 1e-9}"
+    )
 
 
 if __name__ == "__main__":

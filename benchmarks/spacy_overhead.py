@@ -3,13 +3,13 @@ on the same texts, same model instance, same batch size.
 
     python benchmarks/spacy_overhead.py [--n 3000]
 """
+
 from __future__ import annotations
 
 import argparse
 import warnings
 
 import spacy
-
 from _common import stsb_sentences, timer
 
 warnings.filterwarnings("ignore")
@@ -36,10 +36,12 @@ def main() -> None:
             docs = list(nlp.pipe(texts, batch_size=args.docs_per_batch))
     raw, tok, via_spacy = (min(t[f"{k}{r}"] for r in range(3)) for k in ("raw", "tok", "spacy"))
     assert all(d.has_vector for d in docs)
-    print(f"{len(texts)} texts, {args.docs_per_batch} docs per nlp.pipe batch: raw encoder {raw:.2f}s "
-          f"({len(texts) / raw:.0f}/s), spaCy pipe {via_spacy:.2f}s ({len(texts) / via_spacy:.0f}/s), overhead "
-          f"{100 * (via_spacy / raw - 1):.1f}% (of which spaCy's own tokenizer {100 * tok / raw:.1f}%, "
-          f"the sbert component {100 * (via_spacy - tok - raw) / raw:.1f}%)")
+    print(
+        f"{len(texts)} texts, {args.docs_per_batch} docs per nlp.pipe batch: raw encoder {raw:.2f}s "
+        f"({len(texts) / raw:.0f}/s), spaCy pipe {via_spacy:.2f}s ({len(texts) / via_spacy:.0f}/s), overhead "
+        f"{100 * (via_spacy / raw - 1):.1f}% (of which spaCy's own tokenizer {100 * tok / raw:.1f}%, "
+        f"the sbert component {100 * (via_spacy - tok - raw) / raw:.1f}%)"
+    )
 
 
 if __name__ == "__main__":

@@ -5,19 +5,19 @@ classification objective on ../shared/data/nli/sick_train_trial.tsv to show it t
 
     python benchmarks/train_stsb.py [--epochs 4] [--skip-nli] [--output /tmp/sbert-stsb]
 """
+
 from __future__ import annotations
 
 import argparse
 import time
 import warnings
 
+import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 import numpy as np
 
-import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 from sbert_plugins import SentenceEncoder, evaluate_sts
 from sbert_plugins._evaluation import data_dir, load_sts
-from sbert_plugins.training import (CosineSimilarityLoss, SoftmaxLoss, fit, nli_examples, sts_evaluator,
-                                    sts_examples)
+from sbert_plugins.training import CosineSimilarityLoss, SoftmaxLoss, fit, nli_examples, sts_evaluator, sts_examples
 
 warnings.filterwarnings("ignore")
 
@@ -26,17 +26,30 @@ def stsb(args) -> None:
     encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu")
     before = evaluate_sts(encoder, "stsb").spearman
     start = time.perf_counter()
-    result = fit(encoder, sts_examples("stsb-train"), CosineSimilarityLoss(), epochs=args.epochs, batch_size=16,
-                 lr=2e-5, warmup_ratio=0.1,
-                 evaluator=sts_evaluator(*load_sts("stsb-dev")), eval_every=args.eval_every,
-                 output_path=args.output, max_steps=args.max_steps)
+    result = fit(
+        encoder,
+        sts_examples("stsb-train"),
+        CosineSimilarityLoss(),
+        epochs=args.epochs,
+        batch_size=16,
+        lr=2e-5,
+        warmup_ratio=0.1,
+        evaluator=sts_evaluator(*load_sts("stsb-dev")),
+        eval_every=args.eval_every,
+        output_path=args.output,
+        max_steps=args.max_steps,
+    )
     minutes = (time.perf_counter() - start) / 60
     best = SentenceEncoder(result.best_path, device="cpu")
     after = evaluate_sts(best, "stsb").spearman
-    print(f"STSb regression fine-tuning: {result.steps} steps in {minutes:.1f} min; dev Spearman per eval "
-          f"{[(s, round(v, 2)) for s, v in result.evaluations]}")
-    print(f"STSb test Spearman x100: before {before:.2f}, after {after:.2f} (paper SBERT-STSb-base 84.79, "
-          f"SBERT-NLI-STSb-base 85.35)")
+    print(
+        f"STSb regression fine-tuning: {result.steps} steps in {minutes:.1f} min; dev Spearman per eval "
+        f"{[(s, round(v, 2)) for s, v in result.evaluations]}"
+    )
+    print(
+        f"STSb test Spearman x100: before {before:.2f}, after {after:.2f} (paper SBERT-STSb-base 84.79, "
+        f"SBERT-NLI-STSb-base 85.35)"
+    )
 
 
 def nli(args) -> None:
@@ -50,9 +63,11 @@ def nli(args) -> None:
     result = fit(encoder, examples, loss, epochs=1, batch_size=16, lr=2e-5, warmup_ratio=0.1, head_lr=args.head_lr)
     losses = result.losses
     head, tail = np.mean(losses[:20]), np.mean(losses[-20:])
-    print(f"NLI softmax objective on SICK ({len(examples)} pairs, 1 epoch, {result.steps} steps): "
-          f"mean loss first 20 steps {head:.3f} -> last 20 steps {tail:.3f}; "
-          f"STSb test before {sts_before:.2f}, after {evaluate_sts(encoder, 'stsb').spearman:.2f}")
+    print(
+        f"NLI softmax objective on SICK ({len(examples)} pairs, 1 epoch, {result.steps} steps): "
+        f"mean loss first 20 steps {head:.3f} -> last 20 steps {tail:.3f}; "
+        f"STSb test before {sts_before:.2f}, after {evaluate_sts(encoder, 'stsb').spearman:.2f}"
+    )
 
 
 def main() -> None:

@@ -4,6 +4,7 @@
 
     python integrations/spacy_similarity.py
 """
+
 from __future__ import annotations
 
 import itertools

@@ -8,17 +8,36 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import torch
 
 from ._chunking import token_window_chunks
 from ._errors import InputError, LongTextWarning
+from ._loading import Chunker
+from .models import Transformer
 
-if TYPE_CHECKING:
-    from ._encoder import SentenceEncoder
-    from ._loading import Chunker
+
+class SentenceEncoder(Protocol):
+    """What the encode loop needs from the encoder (so this module does not import it)."""
+
+    @property
+    def transformer(self) -> Transformer: ...
+
+    @property
+    def tokenizer(self) -> Any: ...
+
+    @property
+    def max_seq_length(self) -> int: ...
+
+    @property
+    def normalize(self) -> bool: ...
+
+    @property
+    def device(self) -> torch.device: ...
+
+    def forward_features(self, features: dict[str, Any]) -> dict[str, Any]: ...
 
 
 def embed_texts(

@@ -66,9 +66,7 @@ class EmbeddingCache:
             _, old = self._data.popitem(last=False)
             self._bytes -= old.nbytes + _ENTRY_OVERHEAD
 
-    def encode(
-        self, key: Hashable, texts: Sequence[str], encode_fn: Callable[[list[str]], np.ndarray]
-    ) -> np.ndarray:
+    def encode(self, key: Hashable, texts: Sequence[str], encode_fn: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """Vectors for ``texts``; only texts not yet cached under ``key`` are encoded (once each)."""
         digests = [_digest(t) for t in texts]
         found: dict[bytes, np.ndarray] = {}
@@ -94,4 +92,3 @@ class EmbeddingCache:
 
 embedding_cache = EmbeddingCache()
 """The cache the scikit-learn host uses; resize with ``embedding_cache.max_bytes = ...``."""
-

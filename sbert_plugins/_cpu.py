@@ -20,10 +20,7 @@ from ._errors import PrecisionWarning
 
 _ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 _SAFE_ISA = "AVX512_CORE_BF16"
-_PROBE = (
-    "import torch; x = torch.randn(64, 64, dtype=torch.bfloat16); "
-    "torch.nn.functional.linear(x, x); print('ok')"
-)
+_PROBE = "import torch; x = torch.randn(64, 64, dtype=torch.bfloat16); torch.nn.functional.linear(x, x); print('ok')"
 
 
 @functools.lru_cache(maxsize=1)

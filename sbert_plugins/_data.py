@@ -91,6 +91,7 @@ def load_senteval(task: str, data_dir: str | os.PathLike[str] | None = None) -> 
         raise ConfigError(f"unknown SentEval task {task!r}; choose from {SENTEVAL_TASKS}")
     rows = read_tsv(_find(data_dir) / "senteval" / f"{task}.tsv")
     splits: dict[str, tuple[list, list]] = {}
+    text: str | tuple[str, str]
     for row in rows:
         if task in ("SST", "TREC"):
             split, label, text = row[0], row[1], row[2]

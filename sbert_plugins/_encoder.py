@@ -11,7 +11,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -55,7 +54,7 @@ class SentenceEncoder(nn.Sequential):
         max_seq_length: int | None = None,
     ) -> None:
         options = EncodeOptions(
-            model=model if modules is None else "custom",
+            model=os.fspath(model) if modules is None else "custom",
             pooling=pooling if pooling is None or isinstance(pooling, str) else tuple(pooling),
             normalize=normalize,
             batch_size=batch_size,
@@ -183,7 +182,9 @@ class SentenceEncoder(nn.Sequential):
         if name is None:
             return ""
         if name not in self.prompts:
-            raise ConfigError(f"prompt_name={name!r} is not declared by model {self.name!r}; it has {sorted(self.prompts)}")
+            raise ConfigError(
+                f"prompt_name={name!r} is not declared by model {self.name!r}; it has {sorted(self.prompts)}"
+            )
         return self.prompts[name]
 
     def chunker_fn(self) -> Chunker:

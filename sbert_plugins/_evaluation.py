@@ -12,7 +12,7 @@ from ._data import load_sts
 from ._protocols import Encoder
 
 
-def rankdata(values: Sequence[float]) -> np.ndarray:
+def rankdata(values: Sequence[float] | np.ndarray) -> np.ndarray:
     """Ranks with ties averaged (as scipy.stats.rankdata), 1-based."""
     x = np.asarray(values, dtype=np.float64)
     order = np.argsort(x, kind="mergesort")
@@ -25,11 +25,11 @@ def rankdata(values: Sequence[float]) -> np.ndarray:
     return ranks
 
 
-def spearman(a: Sequence[float], b: Sequence[float]) -> float:
+def spearman(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     return float(np.corrcoef(rankdata(a), rankdata(b))[0, 1])
 
 
-def pearson(a: Sequence[float], b: Sequence[float]) -> float:
+def pearson(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
     return float(np.corrcoef(np.asarray(a, float), np.asarray(b, float))[0, 1])
 
 
@@ -45,7 +45,7 @@ def evaluate_pairs(
     encoder: Encoder,
     s1: Sequence[str],
     s2: Sequence[str],
-    gold: Sequence[float],
+    gold: Sequence[float] | np.ndarray,
     name: str = "pairs",
     batch_size: int | None = None,
 ) -> STSResult:

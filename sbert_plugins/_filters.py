@@ -74,7 +74,7 @@ class Filter:
         self.clauses = tuple(_clause(field, value) for field, value in spec.items())
 
     def __repr__(self) -> str:
-        return f"Filter({ {c.field: c.value for c in self.clauses} !r})"
+        return f"Filter({ {c.field: c.value for c in self.clauses}!r})"
 
     def to_dsl(self, field_name: Callable[[str], str] = str) -> list[dict[str, Any]]:
         """Elasticsearch ``term`` / ``terms`` / ``range`` clauses; ``field_name`` maps a field to

@@ -33,7 +33,11 @@ def check_duplicate_policy(policy: str) -> str:
 
 
 def document_windows(
-    documents: Iterable[Any], size: int, report: IngestReport, *, text_field: str = "text",
+    documents: Iterable[Any],
+    size: int,
+    report: IngestReport,
+    *,
+    text_field: str = "text",
     unicode_errors: str = "strict",
 ) -> Iterator[list[Document]]:
     """Parsed documents, ``size`` raw documents at a time (memory stays bounded by ``size``).
@@ -71,7 +75,9 @@ def embed_documents(
                 raise
             bad = set(exc.indices)
             reasons = dict(zip(exc.indices, exc.reasons or [str(exc)] * len(exc.indices), strict=True))
-            report.failures.extend(Failure(docs[i].id, f"refused by the encoder: {reasons[i]}", "invalid") for i in sorted(bad))
+            report.failures.extend(
+                Failure(docs[i].id, f"refused by the encoder: {reasons[i]}", "invalid") for i in sorted(bad)
+            )
             docs = [d for i, d in enumerate(docs) if i not in bad]
             continue
         return docs, np.asarray(vectors, dtype=np.float32)

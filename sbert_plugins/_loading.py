@@ -184,7 +184,11 @@ def chunker_function(name: str) -> Chunker:
 
     def chunk(text: str, offsets: Sequence[tuple[int, int]], budget: int) -> list[str]:
         chunks = fn(text, offsets, budget)
-        if not isinstance(chunks, list) or not chunks or not all(isinstance(c, str) and not is_blank(c) for c in chunks):
+        if (
+            not isinstance(chunks, list)
+            or not chunks
+            or not all(isinstance(c, str) and not is_blank(c) for c in chunks)
+        ):
             raise PluginError(
                 plugin,
                 "sbert_chunkers",
@@ -255,6 +259,9 @@ def folder_fingerprint(folder: Path) -> str:
         if path.suffix == ".md":
             continue  # model cards change without changing the model
         digest.update(str(path.relative_to(folder)).encode())
+        file_digest = hashlib.sha256()
         with path.open("rb") as handle:
-            digest.update(hashlib.file_digest(handle, "sha256").digest())
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                file_digest.update(block)
+        digest.update(file_digest.digest())
     return digest.hexdigest()[:16]

@@ -126,13 +126,24 @@ OPTIONS: dict[str, Option] = {
     option.name: option
     for option in (
         Option("model", DEFAULT_MODEL, "a packaged or plugin model name, or a local folder", check_model),
-        Option("pooling", None, "None = the model's own; or mean, max, cls, mean_sqrt_len, plugin modes", check_pooling),
-        Option("normalize", None, "None = the model's own; True/False forces unit-length vectors on/off", check_normalize),
+        Option(
+            "pooling", None, "None = the model's own; or mean, max, cls, mean_sqrt_len, plugin modes", check_pooling
+        ),
+        Option(
+            "normalize", None, "None = the model's own; True/False forces unit-length vectors on/off", check_normalize
+        ),
         Option("batch_size", None, "texts per forward pass; None = 64 on CPU, 256 on CUDA", check_batch_size),
         Option("dtype", "auto", "auto (fastest native precision), float32, bfloat16, float16", check_dtype),
         Option("device", "auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N, mps", check_device),
-        Option("long_texts", "warn", "over max_seq_length: warn (truncate + LongTextWarning), error, chunk", check_long_texts),
-        Option("chunker", "sentences", "how long_texts='chunk' splits: sentences, tokens, plugin chunkers", check_chunker),
+        Option(
+            "long_texts",
+            "warn",
+            "over max_seq_length: warn (truncate + LongTextWarning), error, chunk",
+            check_long_texts,
+        ),
+        Option(
+            "chunker", "sentences", "how long_texts='chunk' splits: sentences, tokens, plugin chunkers", check_chunker
+        ),
         Option("max_seq_length", None, "None = the model's own limit (tokens)", check_max_seq_length),
     )
 }

@@ -36,7 +36,7 @@ SLOW_ENV = "SBERT_PLUGINS_SLOW_SECONDS"  # after this long, say which plugin is 
 OWN_DISTRIBUTION = "sbert-plugins"
 
 
-class Contribution(dict):  # type: ignore[type-arg]
+class Contribution(dict[str, Any]):
     """A mapping-hook answer that remembers which plugin gave it."""
 
     plugin: str = "?"
@@ -174,7 +174,7 @@ class PluginManager(pluggy.PluginManager):
         disabled = {n.strip() for n in os.environ.get(DISABLE_ENV, "").split(",") if n.strip()}
         for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
             dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist else "unknown distribution"
-            own = bool(ep.dist) and ep.dist.name.lower().replace("_", "-") == OWN_DISTRIBUTION
+            own = ep.dist is not None and ep.dist.name.lower().replace("_", "-") == OWN_DISTRIBUTION
             if self.has_plugin(ep.name) or ep.name in disabled or ("*" in disabled and not own):
                 continue
             try:

@@ -37,7 +37,7 @@ class SharedEncoders:
             self._items.clear()
 
     def get(self, model: str | os.PathLike[str] = DEFAULT_MODEL, **options: Any) -> SentenceEncoder:
-        checked = EncodeOptions(model=model, **options)
+        checked = EncodeOptions(model=os.fspath(model), **options)
         key = (str(resolve_model(checked.model)), tuple(sorted(checked.encoder_kwargs().items())))
         with self._lock:
             if key in self._items:

@@ -114,7 +114,9 @@ def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch
     return flat[keep], keep
 
 
-def _merge(best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int) -> tuple[np.ndarray, ...]:
+def _merge(
+    best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int
+) -> tuple[np.ndarray, ...]:
     """The k best of the union, ordered by score (descending), then i, then j."""
     s = np.concatenate([best[0], values])
     a = np.concatenate([best[1], i])

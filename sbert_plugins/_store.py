@@ -37,14 +37,20 @@ class InMemoryStore:
 
     # -- writing ---------------------------------------------------------------
     def ingest(
-        self, documents: Iterable[Any], *, on_duplicate: str = "overwrite", unicode_errors: str = "strict",
+        self,
+        documents: Iterable[Any],
+        *,
+        on_duplicate: str = "overwrite",
+        unicode_errors: str = "strict",
         window: int = 2000,
     ) -> IngestReport:
         """Embed and store documents (dicts, ``(id, text[, metadata])`` tuples or Documents), reporting each."""
         policy = check_duplicate_policy(on_duplicate)
         report = IngestReport()
         seen: set[str] = set()
-        for docs in document_windows(documents, window, report, text_field=self.text_field, unicode_errors=unicode_errors):
+        for docs in document_windows(
+            documents, window, report, text_field=self.text_field, unicode_errors=unicode_errors
+        ):
             docs, vectors = embed_documents(self.encoder, docs, batch_size=self.batch_size, report=report)
             for doc, vector in zip(docs, vectors, strict=True):
                 self._store_one(doc, vector, policy, seen, report)
@@ -65,7 +71,10 @@ class InMemoryStore:
         report.indexed_ids.append(doc.id)
 
     def add(
-        self, texts: Iterable[str], ids: Iterable[Any] | None = None, metadata: Iterable[Mapping[str, Any]] | None = None
+        self,
+        texts: Iterable[str],
+        ids: Iterable[Any] | None = None,
+        metadata: Iterable[Mapping[str, Any]] | None = None,
     ) -> list[str]:
         """Add texts (ids default to running numbers); refuses ids already stored. Returns the ids."""
         texts = list(texts)
@@ -80,7 +89,9 @@ class InMemoryStore:
             raise InputError(f"ids already stored: {clash[:10]}; remove them first or use new ids")
         report = self.ingest([Document(i, t, m) for i, t, m in zip(ids, texts, rows, strict=True)], on_duplicate="fail")
         if report.failures:
-            raise InputError(f"could not add every text: {report}", indices=[ids.index(f.id) for f in report.failures if f.id in ids])
+            raise InputError(
+                f"could not add every text: {report}", indices=[ids.index(f.id) for f in report.failures if f.id in ids]
+            )
         return ids
 
     def add_vectors(self, ids: Sequence[str], vectors: np.ndarray, sources: Sequence[Mapping[str, Any]]) -> None:
@@ -121,7 +132,9 @@ class InMemoryStore:
     def count(self, filter: Mapping[str, Any] | Filter | None = None) -> int:
         return len(self._docs) if filter is None else len(self._matching(Filter(filter)))
 
-    def search(self, query: str, k: int = 10, *, filter: Mapping[str, Any] | Filter | None = None) -> list[SearchResult]:
+    def search(
+        self, query: str, k: int = 10, *, filter: Mapping[str, Any] | Filter | None = None
+    ) -> list[SearchResult]:
         """Exact top-k by cosine, among the documents that match ``filter`` (safe form)."""
         ids = self._matching(as_filter(filter))
         if not ids:

@@ -33,7 +33,7 @@ def add_train_parser(sub: Any, add_encode_options: Callable[..., None]) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from ._cli import make_encoder
+    from ._cli_options import make_encoder
     from ._data import STS_FILES, load_sts
     from .training import TrainConfig, fit, make_loss, nli_examples, sts_evaluator, sts_examples
 

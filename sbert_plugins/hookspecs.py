@@ -20,7 +20,7 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec(firstresult=True)
-def sbert_resolve_model(name: str) -> str | None:  # type: ignore[empty-body]
+def sbert_resolve_model(name: str) -> str | None:
     """Return a local folder holding model ``name``, or None if unknown.
 
     Called for names, never for paths (see docs/plugins.md for the rule). The

@@ -33,7 +33,7 @@ _STRING_REQUIRED = "Iterable over raw text documents expected, string object rec
 _OPTION_PARAMS = ("pooling", "normalize", "batch_size", "dtype", "device", "long_texts", "chunker", "max_seq_length")
 
 
-class SBERTTransformer(TransformerMixin, BaseEstimator):  # type: ignore[misc]
+class SBERTTransformer(TransformerMixin, BaseEstimator):
     """Sentence-BERT embeddings as a scikit-learn transformer.
 
     The encode parameters (``model``, ``pooling``, ``normalize``, ``batch_size``, ``dtype``,

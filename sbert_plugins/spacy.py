@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, List, Optional, Union  # noqa: UP035 - spaCy resolves the factory's hints at run time
 
@@ -47,7 +47,7 @@ def make_sbert_component(
     nlp: Language,
     name: str,
     model: str,
-    pooling: Optional[Union[str, List[str]]],  # noqa: UP007, UP045
+    pooling: Optional[Union[str, list[str]]],  # noqa: UP007, UP045
     normalize: Optional[bool],  # noqa: UP045
     batch_size: Optional[int],  # noqa: UP045
     dtype: str,
@@ -110,7 +110,7 @@ def _similarity(a: np.ndarray | None, b: np.ndarray | None) -> float:
 def _other_vector(other: Any) -> np.ndarray | None:
     if isinstance(other, (Doc, Span)):
         found = doc_vector(other) if isinstance(other, Doc) else span_vector(other)
-        return found if found is not None else other.vector
+        return found if found is not None else np.asarray(other.vector)
     return getattr(other, "vector", None)
 
 
@@ -127,8 +127,15 @@ class _Hooks:
 
     def __init__(self, component: SBERTComponent | None) -> None:
         self.component = component
-        self.doc = {"vector": self.doc_vector, "has_vector": self.has_vector, "similarity": self.doc_similarity}
-        self.span = {"vector": self.span_vector_or_zeros, "similarity": self.span_similarity}
+        self.doc: dict[str, Callable[..., Any]] = {
+            "vector": self.doc_vector,
+            "has_vector": self.has_vector,
+            "similarity": self.doc_similarity,
+        }
+        self.span: dict[str, Callable[..., Any]] = {
+            "vector": self.span_vector_or_zeros,
+            "similarity": self.span_similarity,
+        }
 
     def doc_vector(self, doc: Doc) -> np.ndarray:
         return _or_zeros(doc_vector(doc), doc)

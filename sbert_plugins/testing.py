@@ -24,11 +24,11 @@ from ._options import check_long_texts
 from ._validation import validate_texts
 
 _WORD = re.compile(r"\w+", re.UNICODE)
-WORDS = (
-    "the a an is are was were man woman child dog cat plays playing guitar piano eats food "
-    "runs park city car red blue green big small happy sad music book reads writes on in at "
-    "with and or not very fast slow . , ! ?"
-).split()
+# the tiny model's vocabulary (besides letters and digits)
+WORDS = tuple(
+    "the a an is are was were man woman child dog cat plays playing guitar piano eats food runs park city car red "  # noqa: SIM905
+    "blue green big small happy sad music book reads writes on in at with and or not very fast slow . , ! ?".split()
+)
 
 
 class FakeEncoder:
@@ -134,7 +134,11 @@ class FakeEncoder:
         prefix = prompt if prompt is not None else self._prompts.get(prompt_name or "", "")
         self.calls.append(len(items))
         words = self._words([prefix + t for t in items], check_long_texts(long_texts or self.long_texts))
-        out = np.stack([self._vector(w, normalize) for w in words]) if items else np.zeros((0, self._dimension), np.float32)
+        out = (
+            np.stack([self._vector(w, normalize) for w in words])
+            if items
+            else np.zeros((0, self._dimension), np.float32)
+        )
         return out[0] if single else out
 
 
@@ -143,7 +147,7 @@ def make_tiny_model(
 ) -> Path:
     """Write a 2-layer, 32-dim random BERT with a tiny vocabulary in sentence-transformers format."""
     import torch
-    from transformers import BertConfig, BertModel, BertTokenizerFast
+    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
     from ._encoder import SentenceEncoder
     from ._loading import make_pooling

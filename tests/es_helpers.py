@@ -1,4 +1,5 @@
 """Start/stop extra real Elasticsearch nodes through the project's es.sh script."""
+
 from __future__ import annotations
 
 import os
@@ -18,7 +19,8 @@ def es_url() -> str:
 
 
 def es(*args: str, **env: str) -> None:
-    done = subprocess.run(["bash", str(ES_SCRIPT), *args], env={**os.environ, **env}, capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        ["bash", str(ES_SCRIPT), *args], env={**os.environ, **env}, capture_output=True, text=True, timeout=300
+    )
     if done.returncode != 0:
         raise RuntimeError(f"es.sh {' '.join(args)} failed: {done.stderr[-2000:]}")

@@ -1,4 +1,5 @@
 """The `sbert` command on the tiny model (and MiniLM for eval-sts)."""
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,12 @@ def test_plugins_lists_builtin(capsys):
 
 
 def test_python_dash_m(tiny_model_dir):
-    done = subprocess.run([sys.executable, "-m", "sbert_plugins", "encode", "a dog", "--model",
-                           str(tiny_model_dir)], capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-m", "sbert_plugins", "encode", "a dog", "--model", str(tiny_model_dir)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     assert len(json.loads(done.stdout)["embedding"]) == 32
 
@@ -62,8 +67,24 @@ def test_eval_sts_prints_table(minilm, data_dir, capsys):
 def test_bench_runs_fp32_then_bf16_in_one_process(tiny_model_dir, data_dir):
     # a fresh process without the test suite's oneDNN cap: the CLI must set it before fp32 runs
     env = {k: v for k, v in __import__("os").environ.items() if k != "ONEDNN_MAX_CPU_ISA"}
-    done = subprocess.run([sys.executable, "-m", "sbert_plugins", "bench", "--n", "50", "--model",
-                           str(tiny_model_dir), "--dtypes", "float32", "bfloat16"],
-                          capture_output=True, text=True, timeout=300, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sbert_plugins",
+            "bench",
+            "--n",
+            "50",
+            "--model",
+            str(tiny_model_dir),
+            "--dtypes",
+            "float32",
+            "bfloat16",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "float32" in done.stdout and "bfloat16" in done.stdout

@@ -1,4 +1,5 @@
 """ElasticsearchStore against a real server on 127.0.0.1 (SBERT_ES_URL)."""
+
 from __future__ import annotations
 
 import uuid
@@ -7,18 +8,32 @@ import numpy as np
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
-from es_helpers import es_url  # noqa: E402
+from es_helpers import es_url
 
-from sbert_plugins import (ConfigError, EmbeddingContractError, IngestError, SentenceEncoder,  # noqa: E402
-                           StoreUnavailableError, VectorStoreError)
-from sbert_plugins.elasticsearch import ElasticsearchStore, connect  # noqa: E402
+from sbert_plugins import (
+    ConfigError,
+    EmbeddingContractError,
+    IngestError,
+    SentenceEncoder,
+    StoreUnavailableError,
+    VectorStoreError,
+)
+from sbert_plugins.elasticsearch import ElasticsearchStore, connect
 
 pytestmark = pytest.mark.elasticsearch
 
-SENTENCES = ["A man is playing a guitar.", "A man plays the guitar.", "A woman is slicing an onion.",
-             "Someone is cutting an onion.", "The new movie is awesome!", "The new film is great.",
-             "A cat sits on the mat.", "Two dogs are running through a field.", "Dogs run across the grass.",
-             "The stock market fell sharply today."]
+SENTENCES = [
+    "A man is playing a guitar.",
+    "A man plays the guitar.",
+    "A woman is slicing an onion.",
+    "Someone is cutting an onion.",
+    "The new movie is awesome!",
+    "The new film is great.",
+    "A cat sits on the mat.",
+    "Two dogs are running through a field.",
+    "Dogs run across the grass.",
+    "The stock market fell sharply today.",
+]
 
 
 @pytest.fixture()
@@ -100,8 +115,13 @@ def test_reingest_is_idempotent(client, index_name, tiny_encoder):
 def test_bad_documents_and_partial_bulk_failures_are_reported(client, index_name, tiny_encoder):
     store = ElasticsearchStore(index_name, tiny_encoder, client=client)
     store.create_index(metadata_mapping={"year": {"type": "integer"}})
-    batch = [{"id": "ok1", "text": "a dog", "year": 2020}, {"id": "badyear", "text": "a cat", "year": "soon"},
-             {"id": "empty", "text": "  "}, {"text": "no id"}, ("ok2", "red car")]
+    batch = [
+        {"id": "ok1", "text": "a dog", "year": 2020},
+        {"id": "badyear", "text": "a cat", "year": "soon"},
+        {"id": "empty", "text": "  "},
+        {"text": "no id"},
+        ("ok2", "red car"),
+    ]
     report = store.ingest(batch)
     reasons = {f.id: f.reason for f in report.failures}
     assert report.indexed == 2 and set(reasons) == {"badyear", "empty", None}
@@ -146,7 +166,7 @@ def test_zero_downtime_reembed_swaps_alias(client, index_name, tiny_model_dir, m
 
 
 def test_server_down_at_start_is_clear():
-    with pytest.raises(StoreUnavailableError, match="cannot reach Elasticsearch.*es.sh start"):
+    with pytest.raises(StoreUnavailableError, match=r"cannot reach Elasticsearch.*es.sh start"):
         connect("http://127.0.0.1:1", max_retries=0)
 
 

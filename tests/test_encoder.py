@@ -1,4 +1,5 @@
 """SentenceEncoder on a tiny random BERT: shapes, order, bad input, policies, persistence."""
+
 from __future__ import annotations
 
 import json
@@ -9,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from sbert_plugins import (ConfigError, InputError, LongTextWarning, ModelLoadError, SentenceEncoder)
+from sbert_plugins import ConfigError, InputError, LongTextWarning, ModelLoadError, SentenceEncoder
 
 TEXTS = ["the man plays guitar", "a dog", "the cat is very happy and the dog is sad", "red car"]
 
@@ -37,14 +38,17 @@ def test_empty_list_gives_empty_array(tiny_encoder):
     assert tiny_encoder.encode([]).shape == (0, 32)
 
 
-@pytest.mark.parametrize("bad, fragment", [
-    (None, "texts is None"),
-    (["ok", None], "texts[1] is None"),
-    (["ok", 3], "texts[1] is 3 of type int"),
-    (["ok", float("nan")], "texts[1] is nan"),
-    (b"bytes", "decode it first"),
-    (42, "must be a string or an iterable"),
-])
+@pytest.mark.parametrize(
+    "bad, fragment",
+    [
+        (None, "texts is None"),
+        (["ok", None], "texts[1] is None"),
+        (["ok", 3], "texts[1] is 3 of type int"),
+        (["ok", float("nan")], "texts[1] is nan"),
+        (b"bytes", "decode it first"),
+        (42, "must be a string or an iterable"),
+    ],
+)
 def test_bad_input_names_value(tiny_encoder, bad, fragment):
     with pytest.raises(InputError) as info:
         tiny_encoder.encode(bad)
@@ -117,7 +121,7 @@ def test_concatenated_pooling(tiny_model_dir):
 
 
 def test_unknown_pooling_lists_choices(tiny_model_dir):
-    with pytest.raises(ConfigError, match="unknown pooling mode.*choose from"):
+    with pytest.raises(ConfigError, match=r"unknown pooling mode.*choose from"):
         SentenceEncoder(str(tiny_model_dir), pooling="median", device="cpu")
 
 
@@ -146,14 +150,15 @@ def test_plain_transformers_checkpoint_uses_mean(tiny_model_dir, tmp_path):
     (plain / "modules.json").unlink()
     shutil.rmtree(plain / "1_Pooling")
     encoder = SentenceEncoder(str(plain), device="cpu")
-    np.testing.assert_allclose(encoder.encode(TEXTS),
-                               SentenceEncoder(str(tiny_model_dir), device="cpu").encode(TEXTS), atol=1e-6)
+    np.testing.assert_allclose(
+        encoder.encode(TEXTS), SentenceEncoder(str(tiny_model_dir), device="cpu").encode(TEXTS), atol=1e-6
+    )
 
 
 def test_missing_folder_is_clear(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         SentenceEncoder(str(tmp_path / "nope"))
-    with pytest.raises(ModelLoadError, match="no known model name.*Nothing is downloaded"):
+    with pytest.raises(ModelLoadError, match=r"no known model name.*Nothing is downloaded"):
         SentenceEncoder("some-org/unknown-model")
 
 
@@ -172,7 +177,7 @@ def test_unknown_module_type(tiny_model_dir, tmp_path):
     spec = json.loads((broken / "modules.json").read_text())
     spec[1]["type"] = "sentence_transformers.models.LSTM"
     (broken / "modules.json").write_text(json.dumps(spec))
-    with pytest.raises(ModelLoadError, match="module type 'sentence_transformers.models.LSTM'"):
+    with pytest.raises(ModelLoadError, match=r"module type 'sentence_transformers.models.LSTM'"):
         SentenceEncoder(str(broken), device="cpu")
 
 

@@ -1,22 +1,34 @@
 """Pure request bodies and checks: no server needed."""
+
 from __future__ import annotations
 
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
-from sbert_plugins import ConfigError, VectorStoreError  # noqa: E402
-from sbert_plugins.elasticsearch import (check_similarity, check_versions, contract_mismatch,  # noqa: E402
-                                         index_body, index_options, knn_body, rrf_fuse)
+from sbert_plugins import ConfigError, VectorStoreError
+from sbert_plugins.elasticsearch import (
+    check_similarity,
+    check_versions,
+    contract_mismatch,
+    index_body,
+    index_options,
+    knn_body,
+    rrf_fuse,
+)
 
 CONTRACT = {"model": "m", "fingerprint": "abc", "dims": 384, "pooling": "mean", "normalize": True}
 
 
 def test_index_body_carries_contract_and_options():
-    body = index_body(CONTRACT, similarity="dot_product", options=index_options("int8_hnsw", m=24,
-                                                                                  ef_construction=200))
+    body = index_body(CONTRACT, similarity="dot_product", options=index_options("int8_hnsw", m=24, ef_construction=200))
     field = body["mappings"]["properties"]["embedding"]
-    assert field == {"type": "dense_vector", "dims": 384, "index": True, "similarity": "dot_product",
-                     "index_options": {"type": "int8_hnsw", "m": 24, "ef_construction": 200}}
+    assert field == {
+        "type": "dense_vector",
+        "dims": 384,
+        "index": True,
+        "similarity": "dot_product",
+        "index_options": {"type": "int8_hnsw", "m": 24, "ef_construction": 200},
+    }
     assert body["mappings"]["_meta"]["sbert_plugins"]["fingerprint"] == "abc"
 
 

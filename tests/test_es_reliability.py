@@ -1,5 +1,6 @@
 """Failure modes against real Elasticsearch nodes started by integrations/elasticsearch/es.sh:
 a node killed mid-ingest, bulk rejections (429), a 2-node cluster losing a node."""
+
 from __future__ import annotations
 
 import warnings
@@ -7,9 +8,9 @@ import warnings
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
-from es_helpers import es, es_url  # noqa: E402
+from es_helpers import es, es_url
 
-from sbert_plugins.elasticsearch import ElasticsearchStore, RetryPolicy, connect  # noqa: E402
+from sbert_plugins.elasticsearch import ElasticsearchStore, RetryPolicy, connect
 
 pytestmark = [pytest.mark.elasticsearch, pytest.mark.slow]
 N_DOCS = 1000
@@ -31,8 +32,9 @@ def victim_node():
 
 
 def test_killed_mid_ingest_reports_then_rerun_completes(victim_node, tiny_encoder):
-    store = ElasticsearchStore("killed", tiny_encoder, client=connect("http://127.0.0.1:9280", max_retries=1),
-                               batch_size=100)
+    store = ElasticsearchStore(
+        "killed", tiny_encoder, client=connect("http://127.0.0.1:9280", max_retries=1), batch_size=100
+    )
     store.create_index()
 
     def killing(docs):
@@ -55,8 +57,11 @@ def test_killed_mid_ingest_reports_then_rerun_completes(victim_node, tiny_encode
 
 def test_bulk_rejections_are_retried_then_reported(tiny_encoder):
     es_url()
-    env = {"SBERT_ES_NAME": "pressure", "SBERT_ES_PORT": "9285",
-           "SBERT_ES_EXTRA_CONFIG": "indexing_pressure.memory.limit: 1b"}
+    env = {
+        "SBERT_ES_NAME": "pressure",
+        "SBERT_ES_PORT": "9285",
+        "SBERT_ES_EXTRA_CONFIG": "indexing_pressure.memory.limit: 1b",
+    }
     es("wipe", **env)
     es("start", **env)
     try:
@@ -86,8 +91,14 @@ def test_replica_keeps_answering_after_a_node_stops(cluster, minilm):
     store = ElasticsearchStore("replicated", minilm, client=client)
     store.client.indices.delete(index="replicated", ignore_unavailable=True)
     store.create_index(replicas=1, shards=2)
-    assert store.ingest([{"id": f"d{i}", "text": t} for i, t in enumerate(
-        ["A man is playing a guitar.", "A woman is slicing an onion.", "Dogs run across the grass."])]).ok
+    assert store.ingest(
+        [
+            {"id": f"d{i}", "text": t}
+            for i, t in enumerate(
+                ["A man is playing a guitar.", "A woman is slicing an onion.", "Dogs run across the grass."]
+            )
+        ]
+    ).ok
     client.cluster.health(index="replicated", wait_for_status="green", timeout="60s")
     es("cluster-stop-node", "b")
     with warnings.catch_warnings():

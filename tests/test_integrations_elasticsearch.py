@@ -1,4 +1,5 @@
 """The Elasticsearch example under integrations/ against the real server."""
+
 from __future__ import annotations
 
 import runpy
@@ -7,14 +8,15 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("elasticsearch")
-from es_helpers import es_url  # noqa: E402
+from es_helpers import es_url
 
 pytestmark = [pytest.mark.elasticsearch, pytest.mark.quality]
 
 
 def test_elasticsearch_example(minilm):
-    run = runpy.run_path(str(Path(__file__).resolve().parents[1] / "integrations" / "elasticsearch" /
-                             "example.py"))["run"]
+    run = runpy.run_path(str(Path(__file__).resolve().parents[1] / "integrations" / "elasticsearch" / "example.py"))[
+        "run"
+    ]
     out = run(es_url(), alias="sbert-example-test")
     assert out["report"].startswith("10 indexed, 0 failed")
     assert {i for i, _, _ in out["knn"]} == {"s0", "s1"}

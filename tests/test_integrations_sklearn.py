@@ -1,4 +1,5 @@
 """The scikit-learn example under integrations/ runs and learns something real."""
+
 from __future__ import annotations
 
 import runpy

@@ -1,4 +1,5 @@
 """The spaCy example under integrations/ finds the real paraphrases."""
+
 from __future__ import annotations
 
 import runpy
@@ -15,8 +16,10 @@ EXAMPLE = runpy.run_path(str(Path(__file__).resolve().parents[1] / "integrations
 def test_similar_sentences_in_a_document(minilm):
     nlp = EXAMPLE["build"]()
     top_score, a, b = EXAMPLE["similar_sentences"](nlp, EXAMPLE["DOCUMENT"])[0]
-    assert {a, b} == {"The city council approved the new budget on Monday.",
-                      "On Monday, the council passed the budget."}
+    assert {a, b} == {
+        "The city council approved the new budget on Monday.",
+        "On Monday, the council passed the budget.",
+    }
     assert top_score > 0.8
 
 

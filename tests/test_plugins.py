@@ -1,4 +1,5 @@
 """The pluggy plugin system: hooks reach every host; broken plugins are named and isolated."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -35,8 +36,7 @@ def plugin():
 
 
 def test_pooling_plugin_used_by_the_encoder(plugin, tiny_model_dir):
-    plugin(make_plugin("first_token", sbert_pooling_strategies=lambda: {
-        "first": lambda tokens, mask: tokens[:, 0]}))
+    plugin(make_plugin("first_token", sbert_pooling_strategies=lambda: {"first": lambda tokens, mask: tokens[:, 0]}))
     first = SentenceEncoder(str(tiny_model_dir), pooling="first", device="cpu")
     cls = SentenceEncoder(str(tiny_model_dir), pooling="cls", device="cpu")
     np.testing.assert_allclose(first.encode(["a dog"]), cls.encode(["a dog"]), atol=1e-6)
@@ -67,8 +67,9 @@ def test_raising_plugin_is_named_and_others_still_work(plugin, tiny_model_dir):
         raise RuntimeError("kaput")
 
     plugin(make_plugin("broken_pooling", sbert_pooling_strategies=boom))
-    with pytest.warns(RuntimeWarning, match="plugin 'broken_pooling' in hook 'sbert_pooling_strategies': "
-                                            "raised RuntimeError: kaput"):
+    with pytest.warns(
+        RuntimeWarning, match="plugin 'broken_pooling' in hook 'sbert_pooling_strategies': raised RuntimeError: kaput"
+    ):
         encoder = SentenceEncoder(str(tiny_model_dir), pooling="max", device="cpu")
     assert encoder.encode("a dog").shape == (32,)
 

@@ -1,4 +1,5 @@
 """The packaged all-MiniLM-L6-v2: parity with sentence-transformers and the STSb number."""
+
 from __future__ import annotations
 
 import numpy as np

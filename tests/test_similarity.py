@@ -1,4 +1,5 @@
 """Paraphrase mining and semantic search against brute force."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -43,7 +44,7 @@ def test_semantic_search_matches_brute_force(vectors):
     queries, corpus = vectors[:7], vectors[7:]
     hits = semantic_search(queries, corpus, top_k=5, query_chunk_size=3, corpus_chunk_size=50)
     sims = cos_sim(queries, corpus).numpy()
-    for row, result in zip(sims, hits):
+    for row, result in zip(sims, hits, strict=False):
         assert [h.corpus_id for h in result] == list(np.argsort(-row)[:5])
 
 

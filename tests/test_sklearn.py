@@ -1,5 +1,6 @@
 """SBERTTransformer against the scikit-learn contract, written by hand
 (parametrize_with_checks skips text estimators)."""
+
 from __future__ import annotations
 
 import pickle
@@ -21,8 +22,16 @@ from sbert_plugins import ConfigError, EmbeddingContractError, InputError  # noq
 from sbert_plugins import embedding_cache as DEFAULT_CACHE  # noqa: E402
 from sbert_plugins.sklearn import SBERTTransformer  # noqa: E402
 
-TEXTS = ["the man plays guitar", "a dog runs", "the cat is happy", "red car", "a big blue book",
-         "the woman reads", "the child eats food", "small green car"]
+TEXTS = [
+    "the man plays guitar",
+    "a dog runs",
+    "the cat is happy",
+    "red car",
+    "a big blue book",
+    "the woman reads",
+    "the child eats food",
+    "small green car",
+]
 LABELS = [1, 0, 0, 1, 1, 0, 0, 1]
 
 
@@ -63,10 +72,16 @@ def test_tags_declare_string_input(est):
     assert tags.input_tags.string and not tags.input_tags.two_d_array
 
 
-@pytest.mark.parametrize("make", [
-    list, np.array, lambda t: np.array(t).reshape(-1, 1), pd.Series,
-    lambda t: pd.DataFrame({"text": t}),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        list,
+        np.array,
+        lambda t: np.array(t).reshape(-1, 1),
+        pd.Series,
+        lambda t: pd.DataFrame({"text": t}),
+    ],
+)
 def test_accepted_containers(est, make):
     expected = est.fit(TEXTS).transform(TEXTS)
     np.testing.assert_allclose(est.transform(make(TEXTS)), expected, atol=1e-6)
@@ -101,8 +116,7 @@ def test_pickle_without_weights_reloads_by_name(est, tmp_path):
     again = pickle.loads(blob)
     np.testing.assert_allclose(again.transform(TEXTS), est.transform(TEXTS), atol=1e-6)
     joblib.dump(est, tmp_path / "e.joblib")
-    np.testing.assert_allclose(joblib.load(tmp_path / "e.joblib").transform(TEXTS), est.transform(TEXTS),
-                               atol=1e-6)
+    np.testing.assert_allclose(joblib.load(tmp_path / "e.joblib").transform(TEXTS), est.transform(TEXTS), atol=1e-6)
 
 
 def test_pickle_with_weights(est):

@@ -1,4 +1,5 @@
 """The spaCy `sbert` component, on the tiny model (MiniLM only for the example)."""
+
 from __future__ import annotations
 
 import shutil
@@ -28,9 +29,11 @@ def nlp(tiny_model_dir):
 
 
 def test_factory_found_through_entry_point_without_import(tiny_model_dir):
-    code = ("import sys, spacy; nlp = spacy.blank('en'); "
-            f"nlp.add_pipe('sbert', config={{'model': {str(tiny_model_dir)!r}}}); "
-            "print(nlp('a dog').vector.shape)")
+    code = (
+        "import sys, spacy; nlp = spacy.blank('en'); "
+        f"nlp.add_pipe('sbert', config={{'model': {str(tiny_model_dir)!r}}}); "
+        "print(nlp('a dog').vector.shape)"
+    )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "(32,)"
@@ -97,12 +100,15 @@ def test_long_docs_chunk_if_asked_and_warn_by_default(tiny_model_dir):
         warn(long_text)
 
 
-@pytest.mark.parametrize("field, value, fragment", [
-    ("dtype", "float8", "dtype='float8'"),
-    ("long_texts", "cut", "long_texts='cut'"),
-    ("spans", ["words"], "spans=['words']"),
-    ("batch_size", 0, "batch_size=0"),
-])
+@pytest.mark.parametrize(
+    "field, value, fragment",
+    [
+        ("dtype", "float8", "dtype='float8'"),
+        ("long_texts", "cut", "long_texts='cut'"),
+        ("spans", ["words"], "spans=['words']"),
+        ("batch_size", 0, "batch_size=0"),
+    ],
+)
 def test_bad_config_names_the_field(tiny_model_dir, field, value, fragment):
     nlp = spacy.blank("en")
     with pytest.raises(ConfigError, match=fragment.replace("[", r"\[").replace("]", r"\]")):
@@ -126,9 +132,11 @@ def test_docbin_round_trip_keeps_vectors(nlp):
     docs = list(nlp.pipe([TEXT, "a dog"]))
     blob = DocBin(docs=docs, store_user_data=True).to_bytes()
     fresh = spacy.blank("en")
-    back = [__import__("sbert_plugins.spacy", fromlist=["x"]).attach_hooks(d)
-            for d in DocBin().from_bytes(blob).get_docs(fresh.vocab)]
-    for before, after in zip(docs, back):
+    back = [
+        __import__("sbert_plugins.spacy", fromlist=["x"]).attach_hooks(d)
+        for d in DocBin().from_bytes(blob).get_docs(fresh.vocab)
+    ]
+    for before, after in zip(docs, back, strict=False):
         np.testing.assert_allclose(before.vector, after.vector)
         np.testing.assert_allclose([s.vector for s in before.sents], [s.vector for s in after.sents])
 
@@ -171,6 +179,6 @@ def test_n_process_two_with_sentencizer(nlp):
     docs = list(nlp.pipe(texts, n_process=2, batch_size=2))
     from sbert_plugins.spacy import attach_hooks
 
-    for text, doc in zip(texts, docs):
+    for text, doc in zip(texts, docs, strict=False):
         attach_hooks(doc)
         np.testing.assert_allclose(doc.vector, nlp(text).vector, atol=1e-5)

@@ -1,4 +1,5 @@
 """The built-in exact in-memory vector store."""
+
 from __future__ import annotations
 
 import numpy as np

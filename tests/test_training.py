@@ -1,4 +1,5 @@
 """Training on the tiny random BERT: losses fall, save/load is exact, ST can load the result."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -6,13 +7,24 @@ import pytest
 import torch
 
 from sbert_plugins import ConfigError, SentenceEncoder
-from sbert_plugins.training import (CosineSimilarityLoss, InputExample, MultipleNegativesRankingLoss,
-                                    SoftmaxLoss, TrainConfig, TripletLoss, fit, make_loss, sts_evaluator)
+from sbert_plugins.training import (
+    CosineSimilarityLoss,
+    InputExample,
+    MultipleNegativesRankingLoss,
+    SoftmaxLoss,
+    TrainConfig,
+    TripletLoss,
+    fit,
+    make_loss,
+    sts_evaluator,
+)
 
-PAIRS = [InputExample(("the man plays guitar", "a man plays music"), 0.9),
-         InputExample(("the cat is happy", "the dog is sad"), 0.2),
-         InputExample(("red car", "a red car"), 1.0),
-         InputExample(("the child eats food", "a big blue book"), 0.0)] * 4
+PAIRS = [
+    InputExample(("the man plays guitar", "a man plays music"), 0.9),
+    InputExample(("the cat is happy", "the dog is sad"), 0.2),
+    InputExample(("red car", "a red car"), 1.0),
+    InputExample(("the child eats food", "a big blue book"), 0.0),
+] * 4
 
 
 @pytest.fixture()
@@ -24,12 +36,15 @@ def _mean(values):
     return float(np.mean(values))
 
 
-@pytest.mark.parametrize("loss_factory, data", [
-    (lambda e: CosineSimilarityLoss(), PAIRS),
-    (lambda e: SoftmaxLoss(e.dimension, 3), [InputExample(x.texts, i % 3) for i, x in enumerate(PAIRS)]),
-    (lambda e: TripletLoss(), [InputExample((a, b, "the child eats food")) for a, b in (x.texts for x in PAIRS)]),
-    (lambda e: MultipleNegativesRankingLoss(), [InputExample(x.texts) for x in PAIRS[:4]] * 4),
-])
+@pytest.mark.parametrize(
+    "loss_factory, data",
+    [
+        (lambda e: CosineSimilarityLoss(), PAIRS),
+        (lambda e: SoftmaxLoss(e.dimension, 3), [InputExample(x.texts, i % 3) for i, x in enumerate(PAIRS)]),
+        (lambda e: TripletLoss(), [InputExample((a, b, "the child eats food")) for a, b in (x.texts for x in PAIRS)]),
+        (lambda e: MultipleNegativesRankingLoss(), [InputExample(x.texts) for x in PAIRS[:4]] * 4),
+    ],
+)
 def test_a_few_steps_lower_the_loss(encoder, loss_factory, data):
     result = fit(encoder, data, loss_factory(encoder), TrainConfig(epochs=12, batch_size=4, lr=1e-3, warmup_ratio=0.0))
     assert _mean(result.losses[-4:]) < _mean(result.losses[:4])
@@ -55,8 +70,14 @@ def test_sentence_transformers_loads_the_saved_folder(encoder, tmp_path):
 def test_best_checkpoint_and_evaluations(encoder, tmp_path):
     s1, s2 = [e.texts[0] for e in PAIRS[:4]], [e.texts[1] for e in PAIRS[:4]]
     gold = [e.label for e in PAIRS[:4]]
-    result = fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(epochs=3, batch_size=4, lr=1e-3, eval_every=4),
-                 evaluator=sts_evaluator(s1, s2, gold), output_path=tmp_path / "best")
+    result = fit(
+        encoder,
+        PAIRS,
+        CosineSimilarityLoss(),
+        TrainConfig(epochs=3, batch_size=4, lr=1e-3, eval_every=4),
+        evaluator=sts_evaluator(s1, s2, gold),
+        output_path=tmp_path / "best",
+    )
     assert len(result.evaluations) == 4 and result.best_score == max(s for _, s in result.evaluations)
     assert (tmp_path / "best" / "modules.json").is_file()
 
@@ -70,8 +91,12 @@ def test_head_lr_applies_to_the_loss_head(encoder):
 
 
 def test_gradient_accumulation_and_bf16_autocast(encoder):
-    result = fit(encoder, PAIRS, CosineSimilarityLoss(),
-                 TrainConfig(epochs=2, batch_size=2, gradient_accumulation=2, autocast="bfloat16", lr=1e-3))
+    result = fit(
+        encoder,
+        PAIRS,
+        CosineSimilarityLoss(),
+        TrainConfig(epochs=2, batch_size=2, gradient_accumulation=2, autocast="bfloat16", lr=1e-3),
+    )
     assert result.steps == 8 and all(np.isfinite(result.losses))
 
 
@@ -99,8 +124,28 @@ def test_cli_train(tiny_model_dir, tmp_path, capsys):
 
     train = tmp_path / "train.tsv"
     train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
-    assert main(["train", "--train", str(train), "--eval", str(train), "--output", str(tmp_path / "m"),
-                 "--model", str(tiny_model_dir), "--epochs", "2", "--lr", "1e-3", "--device", "cpu"]) == 0
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(train),
+                "--eval",
+                str(train),
+                "--output",
+                str(tmp_path / "m"),
+                "--model",
+                str(tiny_model_dir),
+                "--epochs",
+                "2",
+                "--lr",
+                "1e-3",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 0
+    )
     assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()
 
 
@@ -109,6 +154,24 @@ def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys):
 
     train = tmp_path / "train.tsv"
     train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
-    assert main(["train", "--train", str(train), "--eval", "", "--output", str(tmp_path / "m"),
-                 "--model", str(tiny_model_dir), "--dtype", "bfloat16", "--device", "cpu"]) == 1
+    assert (
+        main(
+            [
+                "train",
+                "--train",
+                str(train),
+                "--eval",
+                "",
+                "--output",
+                str(tmp_path / "m"),
+                "--model",
+                str(tiny_model_dir),
+                "--dtype",
+                "bfloat16",
+                "--device",
+                "cpu",
+            ]
+        )
+        == 1
+    )
     assert "train float32 weights" in capsys.readouterr().err

@@ -5,6 +5,7 @@ queries, and a zero-downtime re-embed behind an alias.
     bash integrations/elasticsearch/es.sh start
     python integrations/elasticsearch/example.py --url http://127.0.0.1:9250
 """
+
 from __future__ import annotations
 
 import argparse

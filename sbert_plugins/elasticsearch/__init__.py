@@ -28,8 +28,16 @@ __all__ = [
     "server_version",
 ]
 _HOMES = {
-    "._bodies": ("bm25_body", "check_similarity", "contract_mismatch", "index_body", "index_options", "knn_body",
-                 "mapping_mismatch", "rrf_fuse"),
+    "._bodies": (
+        "bm25_body",
+        "check_similarity",
+        "contract_mismatch",
+        "index_body",
+        "index_options",
+        "knn_body",
+        "mapping_mismatch",
+        "rrf_fuse",
+    ),
     "._bulk": ("RetryPolicy",),
     "._client": ("check_versions", "client_major", "connect", "default_url", "server_version"),
     "._store": ("ElasticsearchStore",),

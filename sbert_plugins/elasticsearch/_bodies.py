@@ -72,8 +72,12 @@ def index_body(
     replicas: int = 0,
 ) -> dict[str, Any]:
     """Settings + mappings, with the embedding contract stored in ``_meta``."""
-    vector: dict[str, Any] = {"type": "dense_vector", "dims": int(contract["dims"]), "index": True,
-                              "similarity": similarity}
+    vector: dict[str, Any] = {
+        "type": "dense_vector",
+        "dims": int(contract["dims"]),
+        "index": True,
+        "similarity": similarity,
+    }
     if options is not None:
         vector["index_options"] = dict(options)
     properties: dict[str, Any] = {text_field: {"type": "text"}, vector_field: vector}
@@ -114,8 +118,9 @@ def knn_body(
     return {"knn": knn, "size": k, "_source": source}
 
 
-def bm25_body(text: str, *, size: int, text_field: str = "text", filters: Clauses | None = None,
-              source: Any = True) -> dict[str, Any]:
+def bm25_body(
+    text: str, *, size: int, text_field: str = "text", filters: Clauses | None = None, source: Any = True
+) -> dict[str, Any]:
     if not isinstance(size, int) or size < 1:
         raise ConfigError(f"k={size!r}: use an int >= 1")
     query: dict[str, Any] = {"bool": {"must": [{"match": {text_field: text}}]}}

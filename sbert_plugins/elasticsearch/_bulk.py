@@ -48,14 +48,25 @@ def reason_of(info: Mapping[str, Any]) -> str:
 
 
 def make_actions(
-    docs: Sequence[Document], vectors: np.ndarray, *, index: str, text_field: str, vector_field: str, op: str, unit: bool
+    docs: Sequence[Document],
+    vectors: np.ndarray,
+    *,
+    index: str,
+    text_field: str,
+    vector_field: str,
+    op: str,
+    unit: bool,
 ) -> list[dict[str, Any]]:
     """Bulk actions for embedded documents (``op`` is ``index`` to overwrite, ``create`` otherwise)."""
     if unit:  # dot_product indices reject non-unit vectors; make the contract hold exactly
         vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
     return [
-        {"_op_type": op, "_index": index, "_id": doc.id, "_source": {**doc.metadata, text_field: doc.text,
-                                                                      vector_field: vector.tolist()}}
+        {
+            "_op_type": op,
+            "_index": index,
+            "_id": doc.id,
+            "_source": {**doc.metadata, text_field: doc.text, vector_field: vector.tolist()},
+        }
         for doc, vector in zip(docs, vectors, strict=True)
     ]
 
@@ -63,8 +74,9 @@ def make_actions(
 class BulkSender:
     """Sends chunks of actions for one ingest and fills its report."""
 
-    def __init__(self, client: Any, report: IngestReport, *, policy: str, retry: RetryPolicy, where: str,
-                 progress: Any = None) -> None:
+    def __init__(
+        self, client: Any, report: IngestReport, *, policy: str, retry: RetryPolicy, where: str, progress: Any = None
+    ) -> None:
         # 429s are retried here, with our backoff; the transport must not retry them too
         self.client = client.options(retry_on_status=(502, 503, 504))
         self.report, self.policy, self.retry, self.where = report, policy, retry, where
@@ -84,8 +96,12 @@ class BulkSender:
             if not pending:
                 return
         for action in pending:
-            self._fail(action["_id"], f"rejected with 429 (cluster overloaded) after {self.report.retries} "
-                       f"retries and {self.report.waited_seconds:.1f} s of backoff; re-run to complete", "rejected")
+            self._fail(
+                action["_id"],
+                f"rejected with 429 (cluster overloaded) after {self.report.retries} "
+                f"retries and {self.report.waited_seconds:.1f} s of backoff; re-run to complete",
+                "rejected",
+            )
 
     def _backoff(self, attempt: int, count: int) -> bool:
         wait = self.retry.wait(attempt)
@@ -94,10 +110,17 @@ class BulkSender:
             return False
         log.warning(
             "%d documents rejected with 429 by %s (overloaded); retry %d/%d in %.1f s (%.1f s waited so far)",
-            count, self.where, attempt, self.retry.max_retries, wait, self.report.waited_seconds,
+            count,
+            self.where,
+            attempt,
+            self.retry.max_retries,
+            wait,
+            self.report.waited_seconds,
         )
         if self.progress is not None:
-            self.progress.set_postfix(retries=self.report.retries + 1, waited=f"{self.report.waited_seconds + wait:.0f}s")
+            self.progress.set_postfix(
+                retries=self.report.retries + 1, waited=f"{self.report.waited_seconds + wait:.0f}s"
+            )
         time.sleep(wait)
         self.report.retries += 1
         self.report.waited_seconds += wait
@@ -110,11 +133,16 @@ class BulkSender:
         denied: list[str] = []
         with es_errors("bulk indexing", self.where):
             results = helpers.streaming_bulk(
-                self.client, actions, chunk_size=len(actions), max_retries=0, raise_on_error=False,
-                raise_on_exception=True, yield_ok=True,
+                self.client,
+                actions,
+                chunk_size=len(actions),
+                max_retries=0,
+                raise_on_error=False,
+                raise_on_exception=True,
+                yield_ok=True,
             )
             for action, (ok, item) in zip(actions, results, strict=True):
-                info = next(iter(item.values()), {})
+                info: Mapping[str, Any] = next(iter(item.values()), {})
                 status = info.get("status")
                 if not ok and status == 429 and not last:
                     retry.append(action)

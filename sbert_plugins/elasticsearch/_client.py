@@ -125,7 +125,7 @@ def connect(
 
     where = url or default_url()
     security = {"api_key": api_key, "basic_auth": basic_auth, "verify_certs": verify_certs}
-    options = {k: v for k, v in security.items() if v is not None}
+    options: dict[str, Any] = {k: v for k, v in security.items() if v is not None}
     if ca_certs is not None:
         options["ca_certs"] = os.fspath(ca_certs)
     client = Elasticsearch(where, request_timeout=request_timeout, **options, **client_options)

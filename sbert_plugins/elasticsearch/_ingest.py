@@ -31,8 +31,17 @@ class Target:
 class IngestRun:
     """State of one ingest: what is on the wire, what waits to be sent, what is being embedded."""
 
-    def __init__(self, encoder: Encoder, sender: BulkSender, target: Target, *, batch_size: int | None,
-                 chunk_size: int, window: int, unicode_errors: str) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        sender: BulkSender,
+        target: Target,
+        *,
+        batch_size: int | None,
+        chunk_size: int,
+        window: int,
+        unicode_errors: str,
+    ) -> None:
         self.encoder, self.sender, self.target = encoder, sender, target
         self.report: IngestReport = sender.report
         self.batch_size, self.chunk_size, self.window = batch_size, chunk_size, max(window, chunk_size)
@@ -45,8 +54,9 @@ class IngestRun:
 
     def run(self, source: Iterator[Any]) -> None:
         """Embed window n+1 in a worker thread (torch releases the GIL) while window n is sent."""
-        windows = document_windows(source, self.window, self.report, text_field=self.target.text_field,
-                                   unicode_errors=self.unicode_errors)
+        windows = document_windows(
+            source, self.window, self.report, text_field=self.target.text_field, unicode_errors=self.unicode_errors
+        )
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="sbert-encode") as pool:
             ready: Future[Embedded] | None = None
             for docs in windows:
@@ -59,8 +69,15 @@ class IngestRun:
 
     def _send(self, docs: list[Document], vectors: np.ndarray) -> None:
         target = self.target
-        self.queued = make_actions(docs, vectors, index=target.index, text_field=target.text_field,
-                                   vector_field=target.vector_field, op=target.op, unit=target.unit)
+        self.queued = make_actions(
+            docs,
+            vectors,
+            index=target.index,
+            text_field=target.text_field,
+            vector_field=target.vector_field,
+            op=target.op,
+            unit=target.unit,
+        )
         while self.queued:
             chunk, self.queued = self.queued[: self.chunk_size], self.queued[self.chunk_size :]
             self.sender.send(chunk)

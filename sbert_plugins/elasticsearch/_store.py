@@ -63,8 +63,14 @@ class ElasticsearchStore:
         self.encoder: Encoder = encoder if encoder is not None else shared_encoder()
         self.text_field, self.vector_field, self.batch_size = text_field, vector_field, batch_size
         if client is None:
-            client = connect(url, api_key=api_key, basic_auth=basic_auth, ca_certs=ca_certs,
-                             verify_certs=verify_certs, **client_options)
+            client = connect(
+                url,
+                api_key=api_key,
+                basic_auth=basic_auth,
+                ca_certs=ca_certs,
+                verify_certs=verify_certs,
+                **client_options,
+            )
         self.client = client
         self.where = describe(client)
 
@@ -98,15 +104,24 @@ class ElasticsearchStore:
         normalize = self.encoder.normalize
         similarity = bodies.check_similarity(similarity or ("dot_product" if normalize else "cosine"), normalize)
         options = bodies.index_options(index_type, m, ef_construction, oversample)
-        body = bodies.index_body(self.encoder.contract(), similarity=similarity, options=options,
-                                 text_field=self.text_field, vector_field=self.vector_field,
-                                 metadata_mapping=metadata_mapping, shards=shards, replicas=replicas)
+        body = bodies.index_body(
+            self.encoder.contract(),
+            similarity=similarity,
+            options=options,
+            text_field=self.text_field,
+            vector_field=self.vector_field,
+            metadata_mapping=metadata_mapping,
+            shards=shards,
+            replicas=replicas,
+        )
         name = name or self.index
         with self._errors("creating the index"):
             if self.client.indices.exists(index=name):
                 if not exist_ok:
-                    raise VectorStoreError(f"index {name!r} exists; pass exist_ok=True to reuse it (its contract is "
-                                           "checked) or delete it first")
+                    raise VectorStoreError(
+                        f"index {name!r} exists; pass exist_ok=True to reuse it (its contract is "
+                        "checked) or delete it first"
+                    )
                 self.check_contract(name)
                 return name
             self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
@@ -139,14 +154,19 @@ class ElasticsearchStore:
         mappings = self._mappings(index)
         metas = [m.get("_meta", {}).get(bodies.META_KEY) for m in mappings]
         if not metas or any(meta is None for meta in metas):
-            raise EmbeddingContractError(f"index {index!r} was not created by sbert-plugins (no embedding contract "
-                                         "in its _meta); create it with create_index()")
+            raise EmbeddingContractError(
+                f"index {index!r} was not created by sbert-plugins (no embedding contract "
+                "in its _meta); create it with create_index()"
+            )
         stored = dict(metas[0])
         field = mappings[0].get("properties", {}).get(stored.get("vector_field", self.vector_field))
         problems = bodies.mapping_mismatch(stored, field)
         if problems:
-            raise EmbeddingContractError(f"index {index!r}: its mapping and its _meta contract disagree ("
-                                         + "; ".join(problems) + "); recreate the index with create_index()")
+            raise EmbeddingContractError(
+                f"index {index!r}: its mapping and its _meta contract disagree ("
+                + "; ".join(problems)
+                + "); recreate the index with create_index()"
+            )
         stored["_properties"] = mappings[0].get("properties", {})
         return stored
 
@@ -157,7 +177,8 @@ class ElasticsearchStore:
         if problems:
             raise EmbeddingContractError(
                 f"index {index or self.index!r} does not match the encoder {self.encoder.name!r}: "
-                + "; ".join(problems) + ". Use the model it was built with, or re-embed with reembed()."
+                + "; ".join(problems)
+                + ". Use the model it was built with, or re-embed with reembed()."
             )
         return stored
 
@@ -190,20 +211,36 @@ class ElasticsearchStore:
         policy = check_duplicate_policy(on_duplicate)
         report = IngestReport()
         bar = _progress(progress, target_index)
-        sender = BulkSender(self.client, report, policy=policy, retry=retry or RetryPolicy(), where=self.where,
-                            progress=bar)
-        target = Target(target_index, stored.get("text_field", self.text_field),
-                        stored.get("vector_field", self.vector_field), "index" if policy == "overwrite" else "create",
-                        stored.get("similarity") == "dot_product")
-        run = IngestRun(self.encoder, sender, target, batch_size=self.batch_size, chunk_size=chunk_size,
-                        window=encode_window, unicode_errors=unicode_errors)
+        sender = BulkSender(
+            self.client, report, policy=policy, retry=retry or RetryPolicy(), where=self.where, progress=bar
+        )
+        target = Target(
+            target_index,
+            stored.get("text_field", self.text_field),
+            stored.get("vector_field", self.vector_field),
+            "index" if policy == "overwrite" else "create",
+            stored.get("similarity") == "dot_product",
+        )
+        run = IngestRun(
+            self.encoder,
+            sender,
+            target,
+            batch_size=self.batch_size,
+            chunk_size=chunk_size,
+            window=encode_window,
+            unicode_errors=unicode_errors,
+        )
         source = iter(documents)
         try:
             run.run(source)
         except StoreUnavailableError as exc:
             run.account_for_abort(source, f"Elasticsearch stopped answering mid-ingest: {exc}", "unacknowledged")
-            warnings.warn(f"ingest stopped early: {report}; re-run the same documents to complete it (writes are "
-                          "idempotent by id)", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"ingest stopped early: {report}; re-run the same documents to complete it (writes are "
+                "idempotent by id)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
         except StoreAuthError as exc:
             run.account_for_abort(source, str(exc), "rejected")
             exc.report = report  # type: ignore[attr-defined]
@@ -248,8 +285,10 @@ class ElasticsearchStore:
         from elasticsearch import helpers
 
         if self.text_field in fields or self.vector_field in fields:
-            raise InputError(f"update_metadata cannot change {self.text_field!r} or {self.vector_field!r}: the "
-                             "vector depends on the text; re-ingest the document instead")
+            raise InputError(
+                f"update_metadata cannot change {self.text_field!r} or {self.vector_field!r}: the "
+                "vector depends on the text; re-ingest the document instead"
+            )
         actions = [{"_op_type": "update", "_index": self.index, "_id": i, "doc": dict(fields)} for i in ids]
         with self._errors("updating metadata"):
             results = list(helpers.streaming_bulk(self.client, actions, raise_on_error=False, refresh=True))
@@ -281,31 +320,62 @@ class ElasticsearchStore:
 
     # -- queries ---------------------------------------------------------------
     def _query_vector(self, text: str, stored: Mapping[str, Any]) -> list[float]:
-        vector = self.encoder.encode([text], normalize=stored.get("similarity") == "dot_product",
-                                     prompt_name=query_prompt_name(self.encoder.prompts))
+        vector = self.encoder.encode(
+            [text],
+            normalize=stored.get("similarity") == "dot_product",
+            prompt_name=query_prompt_name(self.encoder.prompts),
+        )
         return [float(x) for x in vector[0]]
 
-    def knn(self, query: str, k: int = 10, *, filter: Filters = None, raw_filter: RawFilter = None,
-            num_candidates: int | None = None, min_similarity: float | None = None) -> list[SearchResult]:
+    def knn(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        filter: Filters = None,
+        raw_filter: RawFilter = None,
+        num_candidates: int | None = None,
+        min_similarity: float | None = None,
+    ) -> list[SearchResult]:
         """Approximate kNN (exact on ``flat`` indices), among documents matching the filters."""
         stored = self.check_contract()
-        body = bodies.knn_body(self._query_vector(query, stored), k=k, num_candidates=num_candidates,
-                               vector_field=stored.get("vector_field", self.vector_field),
-                               filters=self._filters(filter, raw_filter, stored), min_similarity=min_similarity,
-                               source=self._source_filter(stored))
+        body = bodies.knn_body(
+            self._query_vector(query, stored),
+            k=k,
+            num_candidates=num_candidates,
+            vector_field=stored.get("vector_field", self.vector_field),
+            filters=self._filters(filter, raw_filter, stored),
+            min_similarity=min_similarity,
+            source=self._source_filter(stored),
+        )
         return self._hits(self._search(body))
 
     search = knn  # the VectorStore protocol name
 
-    def bm25(self, query: str, k: int = 10, *, filter: Filters = None, raw_filter: RawFilter = None
-             ) -> list[SearchResult]:
+    def bm25(
+        self, query: str, k: int = 10, *, filter: Filters = None, raw_filter: RawFilter = None
+    ) -> list[SearchResult]:
         stored = self.check_contract()
-        body = bodies.bm25_body(query, size=k, text_field=stored.get("text_field", self.text_field),
-                                filters=self._filters(filter, raw_filter, stored), source=self._source_filter(stored))
+        body = bodies.bm25_body(
+            query,
+            size=k,
+            text_field=stored.get("text_field", self.text_field),
+            filters=self._filters(filter, raw_filter, stored),
+            source=self._source_filter(stored),
+        )
         return self._hits(self._search(body))
 
-    def hybrid(self, query: str, k: int = 10, *, window: int | None = None, num_candidates: int | None = None,
-               filter: Filters = None, raw_filter: RawFilter = None, rank_constant: int = 60) -> list[SearchResult]:
+    def hybrid(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        window: int | None = None,
+        num_candidates: int | None = None,
+        filter: Filters = None,
+        raw_filter: RawFilter = None,
+        rank_constant: int = 60,
+    ) -> list[SearchResult]:
         """BM25 + kNN fused with reciprocal rank fusion (client side: works on every licence)."""
         window = window or max(k, 50)
         lexical = self.bm25(query, window, filter=filter, raw_filter=raw_filter)
@@ -323,30 +393,47 @@ class ElasticsearchStore:
 
     @staticmethod
     def _hits(response: Mapping[str, Any]) -> list[SearchResult]:
-        return [SearchResult(h["_id"], float(h["_score"]), dict(h.get("_source", {})))
-                for h in response["hits"]["hits"]]
+        return [
+            SearchResult(h["_id"], float(h["_score"]), dict(h.get("_source", {}))) for h in response["hits"]["hits"]
+        ]
 
     # -- zero-downtime re-embedding ---------------------------------------------
-    def reembed(self, documents: Iterable[Any], encoder: Encoder | None = None, *, delete_old: bool = False,
-                **create_options: Any) -> str:
+    def reembed(
+        self,
+        documents: Iterable[Any],
+        encoder: Encoder | None = None,
+        *,
+        delete_old: bool = False,
+        **create_options: Any,
+    ) -> str:
         """Build a new index with ``encoder``, then swap the alias ``self.index`` to it atomically."""
         alias, new_encoder = self.index, encoder or self.encoder
         with self._errors("reading the alias"):
             found = self.client.options(ignore_status=404).indices.get_alias(name=alias).body
             old = [] if "error" in found or "status" in found else list(found)
             if self.client.indices.exists(index=alias) and not old:
-                raise ConfigError(f"{alias!r} is a concrete index, not an alias; re-embedding needs an alias. Create "
-                                  "indices with create_alias_index() to use reembed().")
-        builder = ElasticsearchStore(alias, new_encoder, client=self.client, text_field=self.text_field,
-                                     vector_field=self.vector_field, batch_size=self.batch_size)
-        new = builder.create_index(name=f"{alias}-{time.strftime('%Y%m%d%H%M%S')}-{time.time_ns() % 10**6:06d}",
-                                   **create_options)
+                raise ConfigError(
+                    f"{alias!r} is a concrete index, not an alias; re-embedding needs an alias. Create "
+                    "indices with create_alias_index() to use reembed()."
+                )
+        builder = ElasticsearchStore(
+            alias,
+            new_encoder,
+            client=self.client,
+            text_field=self.text_field,
+            vector_field=self.vector_field,
+            batch_size=self.batch_size,
+        )
+        new = builder.create_index(
+            name=f"{alias}-{time.strftime('%Y%m%d%H%M%S')}-{time.time_ns() % 10**6:06d}", **create_options
+        )
         report = builder.ingest(documents, index=new)
         with self._errors("swapping the alias"):
             if not report.ok:
                 self.client.indices.delete(index=new)
-                raise IngestError(f"re-embedding into {new!r} failed, alias {alias!r} unchanged: {report}",
-                                  report.failures, report)
+                raise IngestError(
+                    f"re-embedding into {new!r} failed, alias {alias!r} unchanged: {report}", report.failures, report
+                )
             swap = [{"remove": {"index": i, "alias": alias}} for i in old] + [{"add": {"index": new, "alias": alias}}]
             self.client.indices.update_aliases(actions=swap)
             self.encoder = new_encoder

@@ -34,7 +34,11 @@ class Dense(nn.Module):
     """Linear projection (+ activation) of the sentence embedding."""
 
     def __init__(
-        self, in_features: int, out_features: int, bias: bool = True, activation: str = "torch.nn.modules.activation.Tanh"
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        activation: str = "torch.nn.modules.activation.Tanh",
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:

@@ -40,7 +40,7 @@ class Transformer(nn.Module):
         self, model: nn.Module, tokenizer: Any, max_seq_length: int | None = None, do_lower_case: bool = False
     ) -> None:
         super().__init__()
-        self.auto_model = model
+        self.auto_model: Any = model  # a transformers PreTrainedModel
         self.tokenizer = tokenizer
         limit = int(getattr(model.config, "max_position_embeddings", 512))
         # RoBERTa-style models reserve position ids for padding; stay safely inside.

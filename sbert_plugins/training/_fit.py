@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,7 +49,11 @@ class TrainConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        counts = {"epochs": self.epochs, "batch_size": self.batch_size, "gradient_accumulation": self.gradient_accumulation}
+        counts = {
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "gradient_accumulation": self.gradient_accumulation,
+        }
         bad = {k: v for k, v in counts.items() if not isinstance(v, int) or v < 1}
         if bad:
             raise ConfigError(f"{bad} must all be ints >= 1")
@@ -67,7 +72,7 @@ class TrainResult:
     best_path: str | None = None
 
 
-def sts_evaluator(s1: Sequence[str], s2: Sequence[str], gold: Sequence[float]) -> Evaluator:
+def sts_evaluator(s1: Sequence[str], s2: Sequence[str], gold: Sequence[float] | np.ndarray) -> Evaluator:
     """Spearman x 100 on held-out pairs (the paper's STSb-dev model selection)."""
     return lambda encoder: evaluate_pairs(encoder, s1, s2, gold, "dev").spearman
 
@@ -92,7 +97,8 @@ def _optimizer(encoder: nn.Module, loss: nn.Module, config: TrainConfig) -> torc
     """AdamW; no decay on biases/norms; the loss's own head (e.g. the softmax classifier) may get its own lr."""
     groups = []
     for module, module_lr in ((encoder, config.lr), (loss, config.head_lr or config.lr)):
-        decay, no_decay = [], []
+        decay: list[nn.Parameter] = []
+        no_decay: list[nn.Parameter] = []
         for name, param in module.named_parameters():
             if param.requires_grad:
                 (no_decay if "bias" in name or "norm" in name.lower() else decay).append(param)

@@ -3,9 +3,10 @@
 Every loss takes the encoder and a list of tokenized feature dicts (one per
 text column) and returns a scalar, so ``fit`` treats them alike.
 """
+
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
 from torch import nn
@@ -73,14 +74,18 @@ class MultipleNegativesRankingLoss(nn.Module):
     def forward(self, encoder: SentenceEncoder, features: Features, labels: torch.Tensor | None = None) -> torch.Tensor:
         if len(features) < 2:
             raise ConfigError("MultipleNegativesRankingLoss needs (anchor, positive[, negatives...]) columns")
-        anchors, *candidates = _embed(encoder, features)
-        candidates = torch.cat(candidates)
+        anchors, *others = _embed(encoder, features)
+        candidates = torch.cat(others)
         scores = self.scale * nn.functional.normalize(anchors, dim=-1) @ nn.functional.normalize(candidates, dim=-1).T
         return nn.functional.cross_entropy(scores, torch.arange(len(anchors), device=scores.device))
 
 
-LOSSES: dict[str, type[nn.Module]] = {"softmax": SoftmaxLoss, "cosine": CosineSimilarityLoss, "triplet": TripletLoss,
-          "mnrl": MultipleNegativesRankingLoss}
+LOSSES: dict[str, type[nn.Module]] = {
+    "softmax": SoftmaxLoss,
+    "cosine": CosineSimilarityLoss,
+    "triplet": TripletLoss,
+    "mnrl": MultipleNegativesRankingLoss,
+}
 
 
 def make_loss(name: str, encoder: SentenceEncoder, num_labels: int = 3) -> nn.Module:

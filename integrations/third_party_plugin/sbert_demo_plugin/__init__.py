@@ -5,6 +5,7 @@ It adds, for every host at once (spaCy, scikit-learn, Elasticsearch, the CLI):
   * model alias ``demo-minilm``: the packaged all-MiniLM-L6-v2 under another name;
   * chunker ``paragraphs``: split long texts on blank lines, windowing over-long paragraphs.
 """
+
 from __future__ import annotations
 
 import re
@@ -23,7 +24,7 @@ def paragraph_chunks(text, offsets, max_tokens):
     from sbert_plugins._chunking import token_window_chunks
 
     chunks, start = [], 0
-    for match in list(re.finditer(r"\n\s*\n", text)) + [None]:
+    for match in [*list(re.finditer(r"\n\s*\n", text)), None]:
         end = match.start() if match else len(text)
         inside = [o for o in offsets if start <= o[0] < end]
         if inside:
