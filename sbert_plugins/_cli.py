@@ -15,7 +15,7 @@ import time
 from typing import Any
 
 from ._cli_options import add_encode_options, check_writable, make_encoder, positive_int, read_lines, shared_check
-from ._errors import SbertPluginsError
+from ._errors import ConfigError, SbertPluginsError
 
 DEBUG_ENV = "SBERT_DEBUG"  # set to 1 to see the traceback of an unexpected error
 
@@ -27,19 +27,26 @@ def cmd_encode(args: argparse.Namespace) -> int:
         check_writable(args.output)
     texts = args.texts or read_lines(args.input)
     vectors = make_encoder(args).encode(texts, normalize=bool(args.normalize))
-    if args.output is None or args.output.endswith(".jsonl"):
-        out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout  # noqa: SIM115
-        try:
-            for text, vector in zip(texts, vectors, strict=True):
-                out.write(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]}) + "\n")
-        finally:
-            if args.output:
-                out.close()
-    else:
-        np.save(args.output, vectors)
+    try:
+        if args.output is None or args.output.endswith(".jsonl"):
+            _write_jsonl(args.output, texts, vectors)
+        else:
+            np.save(args.output, vectors)
+    except OSError as exc:
+        raise ConfigError(f"cannot write output {args.output!r}: {exc.strerror or exc}") from None
     if args.output:
         print(f"wrote {vectors.shape[0]} x {vectors.shape[1]} embeddings to {args.output}", file=sys.stderr)
     return 0
+
+
+def _write_jsonl(path: str | None, texts: list[str], vectors: Any) -> None:
+    out = open(path, "w", encoding="utf-8") if path else sys.stdout  # noqa: SIM115
+    try:
+        for text, vector in zip(texts, vectors, strict=True):
+            out.write(json.dumps({"text": text, "embedding": [round(float(v), 6) for v in vector]}) + "\n")
+    finally:
+        if path:
+            out.close()
 
 
 def cmd_pairs(args: argparse.Namespace) -> int:

@@ -47,26 +47,31 @@ class InMemoryStore:
         """Embed and store documents (dicts, ``(id, text[, metadata])`` tuples or Documents), reporting each."""
         policy = check_duplicate_policy(on_duplicate)
         report = IngestReport()
-        seen: set[str] = set()
+        seen: set[str] = set()  # ids met in this ingest
+        written: set[str] = set()  # ids stored by this ingest
         for docs in document_windows(
             documents, window, report, text_field=self.text_field, unicode_errors=unicode_errors
         ):
             docs, vectors = embed_documents(self.encoder, docs, batch_size=self.batch_size, report=report)
             for doc, vector in zip(docs, vectors, strict=True):
-                self._store_one(doc, vector, policy, seen, report)
+                self._store_one(doc, vector, policy, (seen, written), report)
         self._changed()
         return report
 
-    def _store_one(self, doc: Document, vector: np.ndarray, policy: str, seen: set[str], report: IngestReport) -> None:
+    def _store_one(
+        self, doc: Document, vector: np.ndarray, policy: str, ids: tuple[set[str], set[str]], report: IngestReport
+    ) -> None:
+        seen, written = ids
         repeated = doc.id in seen
+        seen.add(doc.id)
         if doc.id in self._docs and policy != "overwrite":
             _refuse(doc.id, policy, repeated, report)
             return
         self._docs[doc.id] = (vector, {**doc.metadata, self.text_field: doc.text})
-        if repeated:  # a later occurrence overwrote an earlier one of this ingest
+        if doc.id in written:  # a later occurrence overwrote an earlier one of this ingest
             report.duplicates.append(doc.id)
             return
-        seen.add(doc.id)
+        written.add(doc.id)
         report.indexed += 1
         report.indexed_ids.append(doc.id)
 

@@ -81,7 +81,8 @@ class BulkSender:
         self.client = client.options(retry_on_status=(502, 503, 504))
         self.report, self.policy, self.retry, self.where = report, policy, retry, where
         self.progress = progress
-        self.acked: set[str] = set()
+        self.acked: set[str] = set()  # ids written by this ingest
+        self.seen: set[str] = set()  # ids answered for in this ingest
         self.inflight: list[dict[str, Any]] = []  # the attempt on the wire: unacknowledged if the server goes away
 
     def send(self, actions: list[dict[str, Any]]) -> None:
@@ -161,9 +162,10 @@ class BulkSender:
     def _classify(self, doc_id: str, ok: bool, info: Mapping[str, Any]) -> None:
         if self.progress is not None:
             self.progress.update(1)
-        repeated = doc_id in self.acked
+        repeated = doc_id in self.seen
+        self.seen.add(doc_id)
         if ok:
-            if repeated:
+            if doc_id in self.acked:
                 self.report.duplicates.append(doc_id)  # overwrote an earlier occurrence of this ingest
                 return
             self.acked.add(doc_id)
