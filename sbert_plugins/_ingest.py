@@ -27,6 +27,7 @@ def document_prompt_name(prompts: Mapping[str, str]) -> str | None:
 
 
 def check_duplicate_policy(policy: str) -> str:
+    """``policy`` if it is one of ``DUPLICATE_POLICIES`` (overwrite, skip, fail), else a ConfigError."""
     if policy not in DUPLICATE_POLICIES:
         raise ConfigError(f"on_duplicate={policy!r}; choose one of {DUPLICATE_POLICIES}")
     return policy

@@ -238,4 +238,5 @@ def register_plugin(plugin: Any, name: str | None = None) -> str:
 
 
 def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered in code (or from an entry point) by name."""
     get_plugin_manager().unregister(name=name)

@@ -64,6 +64,7 @@ def cos_sim(a: Any, b: Any) -> torch.Tensor:
 
 
 def dot_score(a: Any, b: Any) -> torch.Tensor:
+    """Dot-product matrix ``(len(a), len(b))`` (equals cosine for unit-length embeddings)."""
     a, b = _as_tensor(a, "a"), _as_tensor(b, "b")
     _check_dims(a, b)
     return a @ b.T.to(a.device)

@@ -14,7 +14,6 @@ from sbert_plugins import (
     ConfigError,
     EmbeddingCache,
     InMemoryStore,
-    SentenceEncoder,
     VectorStore,
     shared_encoder,
     shared_encoders,

@@ -21,7 +21,7 @@ def mean_max_pooling(token_embeddings, attention_mask):
 
 
 def paragraph_chunks(text, offsets, max_tokens):
-    from sbert_plugins._chunking import token_window_chunks
+    from sbert_plugins import token_window_chunks
 
     chunks, start = [], 0
     for match in [*list(re.finditer(r"\n\s*\n", text)), None]:
