@@ -42,15 +42,18 @@ def resolve_device(device: str) -> torch.device:
 
 @functools.lru_cache(maxsize=4)
 def cpu_matmul_gflops(dtype_name: str) -> float:
-    """A (128 x 384) @ (384 x 768) matmul rate on this CPU, best of 3 (measured once per process)."""
+    """A (128 x 384) @ (384 x 768) matmul rate on this CPU, best of 5 (measured once per process).
+
+    Small on purpose: it runs before a model is used, and emulated bf16 can be ~100x slower."""
     dtype = TORCH_DTYPES[dtype_name]
     if dtype != torch.float32:
         prepare_bf16_cpu()
     a = torch.randn(128, 384).to(dtype)
     b = torch.randn(768, 384).to(dtype)
-    torch.nn.functional.linear(a, b)  # warm-up: kernel selection
+    for _ in range(2):  # warm-up: kernel selection, thread pool
+        torch.nn.functional.linear(a, b)
     best = float("inf")
-    for _ in range(3):
+    for _ in range(5):
         start = time.perf_counter()
         torch.nn.functional.linear(a, b)
         best = min(best, time.perf_counter() - start)

@@ -44,7 +44,7 @@ def test_python_blocks_run_as_written(page, request, tmp_path, monkeypatch):
     for _ in range(runs):
         namespace: dict = {"__name__": "__doc__"}
         for number, block in enumerate(_blocks(page), start=1):
-            exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)  # noqa: S102
+            exec(compile(block, f"{page.name} (python block {number})", "exec"), namespace)
 
 
 def test_every_page_with_code_is_checked():

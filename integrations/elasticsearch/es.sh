@@ -32,7 +32,11 @@
 # Other settings: SBERT_ES_HOME (cache dir), SBERT_ES_HEAP (512m), SBERT_ES_NAME, SBERT_ES_PORT (transport
 # is port+100), SBERT_ES_EXTRA_CONFIG (extra elasticsearch.yml lines), SBERT_ES_USER (see below),
 # SBERT_ES_SECURE_NAME ("secure"), SBERT_ES_SECURE_PORT (9290), SBERT_ES_SECURE_PASSWORD
-# ("sbert-test-pass"), SBERT_ES_SECURE_INDICES (index pattern of the two limited roles, "sbert-*").
+# ("sbert-test-pass", >= 6 chars), SBERT_ES_SECURE_INDICES (index pattern of the two limited roles,
+# "sbert-*"), SBERT_ES_SECURE_SHIM=0 (no analysis shim, see shim_dist: then API keys fail).
+# The integ-test zip holds only the modules apm, transport-netty4, x-pack-core, x-pack-security: no
+# GET / (client.info() gives 405, ping() False; use GET /_nodes/_local), only the standard analyzer,
+# no painless or ingest processors.
 #
 # Elasticsearch refuses to run as root, so when run as root it creates the system
 # user $SBERT_ES_USER (default "sbert-es") and starts the nodes as that user.
@@ -476,5 +480,5 @@ case "${1:-}" in
     done ;;
   stop-all)
     for pf in "$HOME_DIR"/run*/*/pid; do [ -f "$pf" ] && { log "stopping ${pf%/pid}"; stop_pidfile "$pf"; }; done; true ;;
-  *) sed -n '2,38p' "$0"; exit 2 ;;
+  *) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 2 ;;
 esac
