@@ -58,6 +58,7 @@ class FakeEncoder:
         self.long_texts = check_long_texts(long_texts)
         self._prompts = dict(prompts or {})
         self.calls: list[int] = []  # texts per encode call, for tests that count calls
+        self.prefixes: list[str] = []  # the prompt applied in each call
 
     @property
     def dimension(self) -> int:
@@ -133,6 +134,7 @@ class FakeEncoder:
         items = validate_texts(texts, allow_empty=allow_empty, unicode_errors=unicode_errors)
         prefix = prompt if prompt is not None else self._prompts.get(prompt_name or "", "")
         self.calls.append(len(items))
+        self.prefixes.append(prefix)
         words = self._words([prefix + t for t in items], check_long_texts(long_texts or self.long_texts))
         out = (
             np.stack([self._vector(w, normalize) for w in words])

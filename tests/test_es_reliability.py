@@ -55,7 +55,8 @@ def test_killed_mid_ingest_reports_then_rerun_completes(victim_node, tiny_encode
     assert store.client.count(index="killed")["count"] == N_DOCS  # no duplicates
 
 
-def test_bulk_rejections_are_retried_then_reported(tiny_encoder):
+def test_bulk_rejections_are_retried_then_reported(tiny_encoder, caplog):
+    caplog.set_level("WARNING", logger="sbert_plugins.elasticsearch")
     es_url()
     env = {
         "SBERT_ES_NAME": "pressure",
@@ -74,8 +75,42 @@ def test_bulk_rejections_are_retried_then_reported(tiny_encoder):
         totals = [n["indexing_pressure"]["memory"]["total"] for n in stats.values()]
         assert sum(t["coordinating_rejections"] + t["primary_rejections"] for t in totals) == 2 * 3
         assert all("429" in f.reason or "rejected" in f.reason for f in report.failures)
+        # the backoff is visible: counted in the report and logged (2 chunks x 2 retries, 0.1 s then 0.2 s)
+        assert report.retries == 4 and abs(report.waited_seconds - 0.6) < 1e-9
+        assert sum("rejected with 429" in r.getMessage() for r in caplog.records) == 4
     finally:
         es("wipe", **env)
+
+
+def test_a_stalled_server_is_reported_not_raised(victim_node, tiny_encoder):
+    """A paused node (SIGSTOP: sockets open, no answers) mid-ingest: the run stops with a report that
+    accounts for every document; queries say the server stalled; after resume a re-run completes."""
+    from sbert_plugins import StoreUnavailableError
+
+    client = connect("http://127.0.0.1:9280", request_timeout=3, max_retries=0)
+    store = ElasticsearchStore("stalled", tiny_encoder, client=client, batch_size=100)
+    store.create_index()
+
+    def pausing(docs):
+        for n, doc in enumerate(docs):
+            if n == 600:
+                es("pause", **victim_node)
+            yield doc
+
+    try:
+        with pytest.warns(RuntimeWarning, match="ingest stopped early"):
+            report = store.ingest(pausing(corpus()), chunk_size=100, encode_window=100)
+        assert report.error and "did not answer within the request timeout" in report.error
+        assert report.received == N_DOCS == report.indexed + len(report.failures)
+        assert report.not_sent and {f.kind for f in report.failures} <= {"unacknowledged", "not_sent"}
+        with pytest.raises(StoreUnavailableError, match="did not answer within the request timeout"):
+            store.knn("a dog")
+        with pytest.raises(StoreUnavailableError):
+            store.create_index(exist_ok=True)
+    finally:
+        es("resume", **victim_node)
+    rerun = store.ingest(corpus(), chunk_size=100)
+    assert rerun.ok and store.count() == N_DOCS
 
 
 @pytest.fixture()

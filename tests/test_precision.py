@@ -29,7 +29,9 @@ def test_explicit_bf16_warns_with_measured_numbers_where_it_is_slow(tiny_model_d
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="bfloat16")
-    messages = [str(w.message) for w in caught if issubclass(w.category, PrecisionWarning) and "slower" in str(w.message)]
+    messages = [
+        str(w.message) for w in caught if issubclass(w.category, PrecisionWarning) and "slower" in str(w.message)
+    ]
     if slow:
         assert messages and "GFLOP/s" in messages[0] and "dtype='float32' or 'auto'" in messages[0]
     else:

@@ -139,7 +139,9 @@ class BulkSender:
                 chunk_size=len(actions),
                 max_retries=0,
                 raise_on_error=False,
-                raise_on_exception=True,
+                # request-level API errors (a 429 from indexing pressure, a 403) come back per action, so
+                # they take the same paths as item-level ones; transport errors still raise
+                raise_on_exception=False,
                 yield_ok=True,
             )
             for action, (ok, item) in zip(actions, results, strict=True):
@@ -154,8 +156,8 @@ class BulkSender:
         if denied:
             self.inflight = []  # every action of this attempt is classified already
             raise StoreAuthError(
-                f"bulk indexing: {self.where} refused the writes ({denied[0]}); grant the user's role 'write' (and "
-                "'create_index') on the index, or use other credentials"
+                f"bulk indexing: {self.where} refused the writes ({denied[0]}); check the user's privileges "
+                "('write' and 'create_index' on the index) and, for a licence error, the cluster's licence"
             )
         return retry
 
