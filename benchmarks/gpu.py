@@ -22,7 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -111,8 +110,6 @@ def encode_rates(model: str, folder: str, texts: list[str], device: str, dtype: 
         rates[batch] = len(texts) / seconds
     row.update(st_default=rates[st_batches[0]], st_best=max(rates.values()), st_best_batch=max(rates, key=rates.get))
     row.update(vs_default=row["ours"] / row["st_default"], vs_best=row["ours"] / row["st_best"])
-    del ours_encoder, st
-    torch.cuda.empty_cache() if device.startswith("cuda") else None
     return row
 
 
@@ -194,6 +191,8 @@ def main() -> None:
         texts = sentences(args.bundle, size)
         for dtype in dtypes:
             results["encode"][f"{size}/{dtype}"] = encode_rates(model, folder, texts, args.device, dtype, batches)
+            if args.device.startswith("cuda"):
+                torch.cuda.empty_cache()  # the two encoders of that dtype are gone
             print(json.dumps({f"encode {size} {dtype}": results["encode"][f"{size}/{dtype}"]}), flush=True)
         top_k = 10 if size == args.n else 100
         results["pairs"][size] = pairs_task(

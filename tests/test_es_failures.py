@@ -9,11 +9,11 @@ import uuid
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
-from es_helpers import es_url  # noqa: E402
+from es_helpers import es_url
 
-from sbert_plugins import EmbeddingContractError, SentenceEncoder  # noqa: E402
-from sbert_plugins.elasticsearch import ElasticsearchStore, connect  # noqa: E402
-from sbert_plugins.elasticsearch._bodies import META_KEY  # noqa: E402
+from sbert_plugins import EmbeddingContractError, SentenceEncoder
+from sbert_plugins.elasticsearch import ElasticsearchStore, connect
+from sbert_plugins.elasticsearch._bodies import META_KEY
 
 pytestmark = pytest.mark.elasticsearch
 
