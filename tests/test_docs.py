@@ -35,7 +35,14 @@ def _check_needs(page: Path, request: pytest.FixtureRequest) -> None:
             raise AssertionError(f"{page.name}: unknown doc-test need {need!r}")
 
 
-@pytest.mark.parametrize("page", [p for p in PAGES if _blocks(p)], ids=lambda p: p.name)
+def _param(page: Path):
+    found = NEEDS.search(page.read_text(encoding="utf-8"))
+    needs = found.group(1).split() if found else []
+    marks = [getattr(pytest.mark, n) for n in needs if n in ("elasticsearch", "spark", "quality", "data")]
+    return pytest.param(page, marks=marks, id=page.name)
+
+
+@pytest.mark.parametrize("page", [_param(p) for p in PAGES if _blocks(p)])
 def test_python_blocks_run_as_written(page, request, tmp_path, monkeypatch):
     _check_needs(page, request)
     monkeypatch.chdir(tmp_path)
