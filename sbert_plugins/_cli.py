@@ -157,6 +157,7 @@ def _subcommands(sub: Any) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     from ._es_cli import add_es_parser
+    from ._spark_cli import add_spark_parser
     from ._train_cli import add_train_parser
 
     parser = argparse.ArgumentParser(prog="sbert", description="Sentence-BERT embeddings, offline.")
@@ -170,6 +171,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_plugins)
     add_train_parser(sub, add_encode_options)
     add_es_parser(sub, add_encode_options)
+    add_spark_parser(sub, add_encode_options)
     return parser
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from typing import Any
 
 from ._encoder import SentenceEncoder
@@ -27,7 +27,7 @@ class SharedEncoders:
         self.max_size = max_size
         self._items: OrderedDict[tuple[Any, ...], SentenceEncoder] = OrderedDict()
         self._lock = threading.Lock()
-        self.loads = 0  # how many encoders this cache has built (tests count loads per worker)
+        self._loads: Counter[tuple[Any, ...]] = Counter()  # builds per key (a test counts loads per worker)
 
     def __len__(self) -> int:
         return len(self._items)
@@ -36,16 +36,24 @@ class SharedEncoders:
         with self._lock:
             self._items.clear()
 
-    def get(self, model: str | os.PathLike[str] = DEFAULT_MODEL, **options: Any) -> SentenceEncoder:
+    @staticmethod
+    def _key(model: str | os.PathLike[str], options: dict[str, Any]) -> tuple[EncodeOptions, tuple[Any, ...]]:
         checked = EncodeOptions(model=os.fspath(model), **options)
-        key = (str(resolve_model(checked.model)), tuple(sorted(checked.encoder_kwargs().items())))
+        return checked, (str(resolve_model(checked.model)), tuple(sorted(checked.encoder_kwargs().items())))
+
+    def load_count(self, model: str | os.PathLike[str] = DEFAULT_MODEL, **options: Any) -> int:
+        """How many times this process has loaded ``model`` with ``options`` (1 when sharing works)."""
+        return self._loads[self._key(model, options)[1]]
+
+    def get(self, model: str | os.PathLike[str] = DEFAULT_MODEL, **options: Any) -> SentenceEncoder:
+        checked, key = self._key(model, options)
         with self._lock:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
             encoder = SentenceEncoder(model, **checked.encoder_kwargs())
             encoder.shared = True
-            self.loads += 1
+            self._loads[key] += 1
             self._items[key] = encoder
             while len(self._items) > max(self.max_size, 1):
                 self._items.popitem(last=False)

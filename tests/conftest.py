@@ -81,3 +81,28 @@ def data_dir() -> Path:
         return find()
     except ConfigError:
         pytest.skip("evaluation data not found (set SBERT_DATA_DIR); STS/SentEval data tests skipped")
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One real local Spark session (local[2]) for the whole run; skipped without pyspark or Java."""
+    pytest.importorskip("pyspark", reason="spark extra not installed")
+    import shutil
+    import sys
+
+    if not (os.environ.get("JAVA_HOME") or shutil.which("java")):
+        pytest.skip("no Java for Spark (set JAVA_HOME to a JDK 17+)")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers run this interpreter
+    from pyspark.sql import SparkSession
+
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("sbert-plugins tests")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

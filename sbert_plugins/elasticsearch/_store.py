@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 import warnings
@@ -253,14 +254,16 @@ class ElasticsearchStore:
             raise IngestError(f"ingest into {target_index!r}: {report}", report.failures, report)
         return report
 
+    def refresh(self, index: str | None = None) -> None:
+        """Make everything written so far searchable now (otherwise: within the refresh interval)."""
+        with self._errors("refreshing"):
+            self.client.indices.refresh(index=index or self.index)
+
     def _refresh(self, target: str, refresh: bool, report: IngestReport) -> None:
         if not refresh or not (report.indexed or report.duplicates):
             return
-        try:
-            with self._errors("refreshing"):
-                self.client.indices.refresh(index=target)
-        except VectorStoreError:
-            pass  # the documents are stored; visibility follows the refresh interval
+        with contextlib.suppress(VectorStoreError):  # stored anyway; visible within the refresh interval
+            self.refresh(target)
 
     # -- documents by id --------------------------------------------------------
     def get(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:

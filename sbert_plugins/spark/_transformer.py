@@ -1,0 +1,122 @@
+"""``SBERTEmbedder``: a Spark ML ``Transformer`` from a text column to embeddings.
+
+Its params are the shared encode options in Spark's camelCase (``model``, ``pooling``,
+``normalize``, ``batchSize``, ``dtype``, ``device``, ``longTexts``, ``chunker``, ``maxSeqLength``)
+plus ``inputCol``, ``outputCol``, ``onInvalid`` and ``outputType`` (``array`` → ``array<float>``,
+``vector`` → a Spark ML vector for the ``pyspark.ml`` estimators). It is saved with the pipeline by
+``DefaultParamsWritable`` (params only, never the weights: the model name or folder must resolve on
+the executors) and loaded by class path, so keep using ``sbert_plugins.spark.SBERTEmbedder``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pyspark import keyword_only
+from pyspark.ml import Transformer
+from pyspark.ml.param import Param, Params, TypeConverters
+from pyspark.ml.param.shared import HasInputCol, HasOutputCol
+from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
+
+from sbert_plugins import ConfigError, EncodeOptions, option_defaults
+
+from ._embed import check_on_invalid, embed
+
+# Spark param name -> shared option name (the defaults come from the shared vocabulary)
+OPTION_PARAMS = {
+    "model": "model",
+    "pooling": "pooling",
+    "normalize": "normalize",
+    "batchSize": "batch_size",
+    "dtype": "dtype",
+    "device": "device",
+    "longTexts": "long_texts",
+    "chunker": "chunker",
+    "maxSeqLength": "max_seq_length",
+}
+_CONVERTERS = {
+    "batchSize": TypeConverters.toInt,
+    "maxSeqLength": TypeConverters.toInt,
+    "normalize": TypeConverters.toBoolean,
+}
+
+
+def _param(name: str, doc: str) -> Param:
+    return Param(Params._dummy(), name, doc, typeConverter=_CONVERTERS.get(name, TypeConverters.identity))
+
+
+class SBERTEmbedder(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable, DefaultParamsWritable):
+    """Sentence-BERT embeddings of ``inputCol`` in ``outputCol``; usable in ``pyspark.ml.Pipeline``."""
+
+    model = _param("model", "model name, folder, or sparkfiles:NAME (must resolve on every executor)")
+    pooling = _param("pooling", "None = the model's own; mean, max, cls, mean_sqrt_len, plugin modes")
+    normalize = _param("normalize", "None = the model's own; True/False forces unit-length vectors")
+    batchSize = _param("batchSize", "texts per forward pass; None = chosen for the device")
+    dtype = _param("dtype", "auto, float32, bfloat16, float16")
+    device = _param("device", "auto, cpu, cuda, cuda:N")
+    longTexts = _param("longTexts", "over max_seq_length: warn, error, chunk")
+    chunker = _param("chunker", "how longTexts='chunk' splits")
+    maxSeqLength = _param("maxSeqLength", "None = the model's own limit")
+    onInvalid = Param(
+        Params._dummy(),
+        "onInvalid",
+        "null / non-string / blank text: 'raise' or 'null'",
+        typeConverter=TypeConverters.toString,
+    )
+    outputType = Param(
+        Params._dummy(),
+        "outputType",
+        "'array' (array<float>) or 'vector' (ml Vector)",
+        typeConverter=TypeConverters.toString,
+    )
+
+    @keyword_only
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__()
+        defaults = {param: option_defaults()[option] for param, option in OPTION_PARAMS.items()}
+        self._setDefault(inputCol="text", outputCol="embedding", onInvalid="raise", outputType="array", **defaults)
+        self.setParams(**self._input_kwargs)  # type: ignore[attr-defined]  # set by @keyword_only
+
+    @keyword_only
+    def setParams(self, **kwargs: Any) -> SBERTEmbedder:
+        unknown = sorted(set(kwargs) - {p.name for p in self.params})
+        if unknown:
+            raise ConfigError(
+                f"SBERTEmbedder: unknown param(s) {unknown}; known: {sorted(p.name for p in self.params)}"
+            )
+        return self._set(**self._input_kwargs)  # type: ignore[attr-defined]
+
+    def options(self) -> EncodeOptions:
+        """The encode options, checked with the shared vocabulary (same errors as every host)."""
+        values = {option: self.getOrDefault(getattr(self, param)) for param, option in OPTION_PARAMS.items()}
+        if isinstance(values["pooling"], list):
+            values["pooling"] = tuple(values["pooling"])
+        return EncodeOptions.from_mapping(values, where="SBERTEmbedder")
+
+    def _check(self, schema: Any) -> None:
+        from pyspark.sql.types import StringType
+
+        column, out = self.getInputCol(), self.getOutputCol()
+        if column not in schema.fieldNames():
+            raise ConfigError(f"SBERTEmbedder: inputCol {column!r} is not a column; columns: {schema.fieldNames()}")
+        if not isinstance(schema[column].dataType, StringType):
+            raise ConfigError(
+                f"SBERTEmbedder: inputCol {column!r} is {schema[column].dataType.simpleString()}, "
+                "not string; cast it first"
+            )
+        if out in schema.fieldNames():
+            raise ConfigError(f"SBERTEmbedder: outputCol {out!r} already exists; choose another name")
+        if self.getOrDefault(self.outputType) not in ("array", "vector"):
+            raise ConfigError(
+                f"SBERTEmbedder: outputType={self.getOrDefault(self.outputType)!r}; use 'array' or 'vector'"
+            )
+
+    def _transform(self, dataset: Any) -> Any:
+        self._check(dataset.schema)
+        on_invalid = check_on_invalid(self.getOrDefault(self.onInvalid))
+        column = embed(dataset[self.getInputCol()], on_invalid=on_invalid, options=self.options())
+        if self.getOrDefault(self.outputType) == "vector":
+            from pyspark.ml.functions import array_to_vector
+
+            column = array_to_vector(column)
+        return dataset.withColumn(self.getOutputCol(), column)
