@@ -7,20 +7,23 @@ import time
 from contextlib import contextmanager
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "shared", "data")
+if "SBERT_DATA_DIR" not in os.environ and os.path.isdir(_DATA):  # the benchmarks (not the library) say where
+    os.environ["SBERT_DATA_DIR"] = os.path.abspath(_DATA)
 
 
 def stsb_sentences(n: int, split: str = "train") -> list:
     """The first ``n`` distinct STSb sentences (a realistic length mix)."""
-    from sbert_plugins._evaluation import STS_FILES, data_dir, read_tsv
+    from sbert_plugins import SbertPluginsError, load_sts
 
-    root = data_dir()
-    if root is None:
-        raise SystemExit("benchmarks need ../shared/data (or SBERT_PLUGINS_DATA)")
-    seen = {}
+    seen: dict = {}
     for name in ("stsb-train", "stsb-dev", "stsb"):
-        for row in read_tsv(root / STS_FILES[name]):
-            for s in row[1:3]:
-                seen.setdefault(s, None)
+        try:
+            s1, s2, _ = load_sts(name)
+        except SbertPluginsError as exc:
+            raise SystemExit(f"benchmarks need the evaluation data: {exc}") from None
+        for s in s1 + s2:
+            seen.setdefault(s, None)
     sentences = [s for s in seen if s.strip()]
     return sentences[:n]
 

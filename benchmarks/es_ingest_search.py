@@ -1,8 +1,16 @@
-"""Elasticsearch: ingest throughput (ours vs naive "encode all, then helpers.bulk"), kNN recall@10
-against exact brute force, and query latency p50/p95, on a real server.
+"""Elasticsearch: recall@10 against exact search, query latency p50/p95 and index size per index type,
+on whichever server major the URL points at (run it once per major); and ingest throughput of the
+bounded-memory ingest against a naive "encode all, then helpers.bulk" loop.
 
-    bash integrations/elasticsearch/es.sh start
+    bash integrations/elasticsearch/es.sh start                                   # 9.x, 9.x client
     python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250 [--n 20000]
+    SBERT_ES_VERSION=8.19.7 bash integrations/elasticsearch/es.sh start           # 8.x ...
+    PYTHONPATH=.venv-es8 python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250
+    python benchmarks/es_ingest_search.py --mode ingest                           # ours vs naive ingest
+
+The corpus (STSb then SentEval sentences) is embedded once with all-MiniLM-L6-v2 and cached in
+--cache, so both majors index the same vectors; latency is the search alone (query vectors are
+precomputed), exact truth is brute-force cosine over the same vectors.
 """
 
 from __future__ import annotations
@@ -10,85 +18,135 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 from _common import stsb_sentences, timer
 from elasticsearch import helpers
 
-from sbert_plugins import SentenceEncoder, semantic_search
-from sbert_plugins._evaluation import load_senteval
-from sbert_plugins.elasticsearch import ElasticsearchStore, connect
+from sbert_plugins import SentenceEncoder, load_senteval, semantic_search
+from sbert_plugins.elasticsearch import ElasticsearchStore, connect, server_version
 
 warnings.filterwarnings("ignore")
+TYPES = ("auto", "hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw", "flat", "int8_flat", "int4_flat", "bbq_flat")
 
 
 def corpus(n: int) -> list:
     texts = stsb_sentences(n)
-    if len(texts) < n:  # top up with SentEval MR/SUBJ sentences
+    if len(texts) < n:  # top up with SentEval MR/SUBJ/CR sentences
         seen = set(texts)
         for task in ("MR", "SUBJ", "CR"):
             texts += [t for t in load_senteval(task)["all"][0] if t.strip() and t not in seen and not seen.add(t)]
     return texts[:n]
 
 
+def vectors(encoder, texts: list, queries: list, cache: Path) -> tuple:
+    if cache.is_file():
+        data = np.load(cache)
+        if data["docs"].shape[0] == len(texts):
+            return data["docs"], data["queries"]
+    docs, qs = encoder.encode(texts), encoder.encode(queries)
+    np.savez(cache, docs=docs, queries=qs)
+    return docs, qs
+
+
+def load_index(store, texts: list, docs: np.ndarray) -> float:
+    start = time.perf_counter()
+    actions = (
+        {"_index": store.index, "_id": str(i), "_source": {"text": t, "embedding": v.tolist()}}
+        for i, (t, v) in enumerate(zip(texts, docs, strict=True))
+    )
+    helpers.bulk(store.client, actions, chunk_size=1000, request_timeout=300)
+    store.client.indices.refresh(index=store.index)
+    store.client.indices.flush(index=store.index)
+    return time.perf_counter() - start
+
+
+def search_stats(store, queries: np.ndarray, truth: list) -> tuple:
+    recalls, latencies = [], []
+    for vector, exact in zip(queries, truth, strict=True):
+        start = time.perf_counter()
+        found = store.client.search(
+            index=store.index,
+            knn={"field": "embedding", "query_vector": vector.tolist(), "k": 10, "num_candidates": 100},
+            size=10,
+            source=False,
+        )
+        latencies.append(1000 * (time.perf_counter() - start))
+        ids = {h["_id"] for h in found["hits"]["hits"]}
+        recalls.append(len(ids & {str(h.corpus_id) for h in exact}) / 10)
+    return float(np.mean(recalls)), *np.percentile(latencies, [50, 95])
+
+
+def types_table(args, client, encoder) -> None:
+    texts = corpus(args.n)
+    rng = np.random.default_rng(0)
+    queries = [texts[i] for i in rng.choice(len(texts), args.queries, replace=False)]
+    docs, qs = vectors(encoder, texts, queries, Path(args.cache))
+    truth = semantic_search(qs, docs, top_k=10)
+    major = server_version(client, args.url)
+    print(
+        f"Elasticsearch {major}, {len(texts)} docs x {docs.shape[1]} dims, {len(queries)} queries, k=10, "
+        "num_candidates=100 (latency: search only)"
+    )
+    print(f"{'index type':<12}{'effective':>28}{'recall@10':>11}{'p50 ms':>8}{'p95 ms':>8}{'size MB':>9}{'load s':>8}")
+    for kind in TYPES:
+        store = ElasticsearchStore(f"bench-{kind}", encoder, client=client)
+        client.indices.delete(index=store.index, ignore_unavailable=True)
+        store.create_index(index_type=kind)
+        effective = store.stored_contract()["index_options"]
+        loaded = load_index(store, texts, docs)
+        recall, p50, p95 = search_stats(store, qs, truth)
+        size = client.indices.stats(index=store.index, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+        label = effective.get("type", "?") + (
+            f" os={effective['rescore_vector']['oversample']:g}" if "rescore_vector" in effective else ""
+        )
+        print(f"{kind:<12}{label:>28}{recall:>11.3f}{p50:>8.1f}{p95:>8.1f}{size / 2**20:>9.1f}{loaded:>8.1f}")
+        client.indices.delete(index=store.index)
+
+
 def naive_ingest(client, store, texts, index: str) -> None:
-    vectors = store.encoder.encode(texts, batch_size=64)  # everything in memory at once
+    vectors = store.encoder.encode(texts)  # everything in memory at once
     helpers.bulk(
         client,
         (
             {"_index": index, "_id": str(i), "_source": {"text": t, "embedding": v.tolist()}}
-            for i, (t, v) in enumerate(zip(texts, vectors, strict=False))
+            for i, (t, v) in enumerate(zip(texts, vectors, strict=True))
         ),
         chunk_size=500,
     )
     client.indices.refresh(index=index)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--url", default="http://127.0.0.1:9250")
-    parser.add_argument("--n", type=int, default=20000)
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--index-type", default="int8_hnsw")
-    args = parser.parse_args()
-    client = connect(args.url, request_timeout=120)
-    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu")
-    texts = corpus(args.n)
-    t: dict = {}
-    stores = {}
+def ingest_comparison(args, client, encoder) -> None:
+    texts, t, stores = corpus(args.n), {}, {}
     for name in ("bench-ours", "bench-naive"):
         client.indices.delete(index=name, ignore_unavailable=True)
-        stores[name] = ElasticsearchStore(name, encoder, client=client, batch_size=64)
-        stores[name].create_index(index_type=args.index_type)
+        stores[name] = ElasticsearchStore(name, encoder, client=client)
+        stores[name].create_index()
     with timer(t, "ours"):
-        report = stores["bench-ours"].ingest(({"id": str(i), "text": x} for i, x in enumerate(texts)), chunk_size=500)
+        report = stores["bench-ours"].ingest(({"id": str(i), "text": x} for i, x in enumerate(texts)))
     with timer(t, "naive"):
         naive_ingest(client, stores["bench-naive"], texts, "bench-naive")
     assert report.ok, report
     print(
-        f"ingest {len(texts)} docs ({args.index_type}): ours {len(texts) / t['ours']:.0f} docs/s "
-        f"({t['ours']:.1f}s, bounded memory), naive encode-all+bulk {len(texts) / t['naive']:.0f} docs/s "
-        f"({t['naive']:.1f}s); ratio {t['naive'] / t['ours']:.2f}x"
+        f"ingest {len(texts)} docs: ours {len(texts) / t['ours']:.0f} docs/s ({t['ours']:.1f} s, bounded memory), "
+        f"naive encode-all + bulk {len(texts) / t['naive']:.0f} docs/s ({t['naive']:.1f} s); "
+        f"ratio {t['naive'] / t['ours']:.2f}x"
     )
-    recall_and_latency(stores["bench-ours"], encoder, texts, args.queries)
 
 
-def recall_and_latency(store, encoder, texts, n_queries: int) -> None:
-    rng = np.random.default_rng(0)
-    queries = [texts[i] for i in rng.choice(len(texts), n_queries, replace=False)]
-    corpus_vectors = encoder.encode(texts, batch_size=64)
-    exact = semantic_search(encoder.encode(queries), corpus_vectors, top_k=10)
-    recalls, latencies = [], []
-    for query, truth in zip(queries, exact, strict=False):
-        start = time.perf_counter()
-        hits = store.knn(query, k=10, num_candidates=100)
-        latencies.append(1000 * (time.perf_counter() - start))
-        recalls.append(len({h.id for h in hits} & {str(x.corpus_id) for x in truth}) / 10)
-    p50, p95 = np.percentile(latencies, [50, 95])
-    print(
-        f"kNN k=10 num_candidates=100 over {len(texts)} docs: recall@10 vs exact {np.mean(recalls):.3f}; "
-        f"latency (encode query + contract check + search) p50 {p50:.1f} ms, p95 {p95:.1f} ms"
-    )
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", default="http://127.0.0.1:9250")
+    parser.add_argument("--n", type=int, default=20000)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--mode", choices=["types", "ingest"], default="types")
+    parser.add_argument("--cache", default="/tmp/sbert_es_bench_vectors.npz")
+    args = parser.parse_args()
+    client = connect(args.url, request_timeout=300)
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
+    (types_table if args.mode == "types" else ingest_comparison)(args, client, encoder)
 
 
 if __name__ == "__main__":

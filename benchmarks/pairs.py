@@ -33,8 +33,8 @@ if impl == "ours":
     best = most_similar_pairs(vectors, top_k=1)[0]
 else:
     from sentence_transformers import SentenceTransformer, util
-    from sbert_plugins._builtin_plugin import minilm_folder
-    st = SentenceTransformer(str(minilm_folder()), device="cpu")
+    from sbert_plugins import resolve_model
+    st = SentenceTransformer(str(resolve_model("all-MiniLM-L6-v2")), device="cpu")
     t["load"] = time.perf_counter() - start; start = time.perf_counter()
     vectors = st.encode(texts, convert_to_tensor=True)
     t["encode"] = time.perf_counter() - start; start = time.perf_counter()

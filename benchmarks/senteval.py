@@ -16,8 +16,9 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 
-from sbert_plugins import SentenceEncoder
-from sbert_plugins._evaluation import SENTEVAL_TASKS, load_senteval
+from sbert_plugins import SentenceEncoder, load_senteval
+
+SENTEVAL_TASKS = ("MR", "CR", "SUBJ", "MPQA", "SST", "TREC", "MRPC")
 
 PAPER_SBERT_NLI_BASE = {
     "MR": 83.64,

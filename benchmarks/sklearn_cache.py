@@ -14,8 +14,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
 
-from sbert_plugins._cache import DEFAULT_CACHE
-from sbert_plugins._evaluation import load_senteval
+from sbert_plugins import embedding_cache as DEFAULT_CACHE
+from sbert_plugins import load_senteval
 from sbert_plugins.sklearn import SBERTTransformer
 
 warnings.filterwarnings("ignore")

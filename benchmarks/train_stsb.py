@@ -11,36 +11,47 @@ from __future__ import annotations
 import argparse
 import time
 import warnings
+from pathlib import Path
 
 import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 import numpy as np
 
-from sbert_plugins import SentenceEncoder, evaluate_sts
-from sbert_plugins._evaluation import data_dir, load_sts
-from sbert_plugins.training import CosineSimilarityLoss, SoftmaxLoss, fit, nli_examples, sts_evaluator, sts_examples
+from sbert_plugins import SentenceEncoder, data_dir, evaluate_sts, load_sts
+from sbert_plugins.training import (
+    CosineSimilarityLoss,
+    SoftmaxLoss,
+    TrainConfig,
+    fit,
+    nli_examples,
+    sts_evaluator,
+    sts_examples,
+)
 
 warnings.filterwarnings("ignore")
 
 
 def stsb(args) -> None:
-    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu")
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
     before = evaluate_sts(encoder, "stsb").spearman
     start = time.perf_counter()
-    result = fit(
-        encoder,
-        sts_examples("stsb-train"),
-        CosineSimilarityLoss(),
+    config = TrainConfig(
         epochs=args.epochs,
         batch_size=16,
         lr=2e-5,
         warmup_ratio=0.1,
-        evaluator=sts_evaluator(*load_sts("stsb-dev")),
         eval_every=args.eval_every,
-        output_path=args.output,
         max_steps=args.max_steps,
     )
+    result = fit(
+        encoder,
+        sts_examples("stsb-train"),
+        CosineSimilarityLoss(),
+        config,
+        evaluator=sts_evaluator(*load_sts("stsb-dev")),
+        output_path=args.output,
+    )
     minutes = (time.perf_counter() - start) / 60
-    best = SentenceEncoder(result.best_path, device="cpu")
+    best = SentenceEncoder(Path(result.best_path), device="cpu", dtype="float32")
     after = evaluate_sts(best, "stsb").spearman
     print(
         f"STSb regression fine-tuning: {result.steps} steps in {minutes:.1f} min; dev Spearman per eval "
@@ -53,14 +64,15 @@ def stsb(args) -> None:
 
 
 def nli(args) -> None:
-    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu")
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
     sts_before = evaluate_sts(encoder, "stsb").spearman
     examples = nli_examples(data_dir() / "nli" / "sick_train_trial.tsv")
     loss = SoftmaxLoss(encoder.dimension, 3)
     # The classifier head starts random and sees unit-length vectors (MiniLM normalises): at the
     # encoder's lr 2e-5 it barely moves and the encoder bends its space instead (STSb fell to 15.4
     # in our run), so the head gets its own lr.
-    result = fit(encoder, examples, loss, epochs=1, batch_size=16, lr=2e-5, warmup_ratio=0.1, head_lr=args.head_lr)
+    config = TrainConfig(epochs=1, batch_size=16, lr=2e-5, warmup_ratio=0.1, head_lr=args.head_lr)
+    result = fit(encoder, examples, loss, config)
     losses = result.losses
     head, tail = np.mean(losses[:20]), np.mean(losses[-20:])
     print(
