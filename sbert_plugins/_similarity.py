@@ -17,6 +17,7 @@ import torch
 from ._errors import ConfigError, EmbeddingContractError, InputError
 
 _CHUNK_ELEMENTS = 1 << 24  # scores held at once: 16M floats (64 MB) per chunk
+_ROW_CANDIDATES = 256  # per-row top-m used to bound a chunk's k-th score
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:
@@ -107,12 +108,27 @@ def semantic_search(
 
 
 def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entries of a score chunk that can still be in the global top k: all finite entries >= the
-    chunk's k-th value (ties included, so the final tie-break is exact) and >= the global k-th so far."""
-    flat = scores.flatten()
-    kth = float(flat.topk(min(k, flat.numel())).values[-1])
-    keep = torch.nonzero((flat >= max(kth, floor)) & torch.isfinite(flat)).flatten()
-    return flat[keep], keep
+    """Entries of a score chunk that can still be in the global top k: every finite entry at or above a
+    bound that is <= the chunk's k-th value and the global k-th so far (ties included, so the final
+    tie-break is exact). The bound is the k-th value among each row's top ``m`` entries; a row whose
+    m-th entry still reaches the bound may hold more, and only those rows are scanned in full."""
+    m = min(k, scores.shape[1], _ROW_CANDIDATES)
+    values, columns = scores.topk(m, dim=1)
+    flat = values.flatten()
+    bound = float(flat.topk(k).values[-1]) if flat.numel() >= k else float("-inf")
+    threshold = max(bound, floor)
+    full = values[:, -1] >= threshold if m < scores.shape[1] else torch.zeros_like(values[:, 0], dtype=torch.bool)
+    keep = (values >= threshold) & torch.isfinite(values) & ~full[:, None]
+    found_values, found_rows, found_columns = [values[keep]], [torch.nonzero(keep)[:, 0]], [columns[keep]]
+    if bool(full.any()):
+        rows = torch.nonzero(full).flatten()
+        sub = scores[rows]
+        hits = torch.nonzero((sub >= threshold) & torch.isfinite(sub))
+        found_values.append(sub[hits[:, 0], hits[:, 1]])
+        found_rows.append(rows[hits[:, 0]])
+        found_columns.append(hits[:, 1])
+    width = scores.shape[1]
+    return torch.cat(found_values), torch.cat(found_rows) * width + torch.cat(found_columns)
 
 
 def _merge(
@@ -142,12 +158,13 @@ def most_similar_pairs(
         return []
     rows = max(1, min(chunk_size or n, _CHUNK_ELEMENTS // n))
     best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
-    columns = torch.arange(n, device=x.device)
     for start in range(0, n - 1, rows):
-        scores = x[start : start + rows] @ x.T
-        own = torch.arange(start, start + len(scores), device=x.device)
-        scores.masked_fill_(columns[None, :] <= own[:, None], float("-inf"))  # keep j > i only
+        # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
+        scores = x[start : start + rows] @ x[start:].T
+        block = torch.arange(len(scores), device=x.device)
+        scores.masked_fill_(block[:, None] >= torch.arange(scores.shape[1], device=x.device)[None, :], float("-inf"))
         floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")
         values, flat = (t.cpu().numpy() for t in _chunk_candidates(scores, k, floor))
-        best = _merge(best, values, start + flat // n, flat % n, k)
+        width = scores.shape[1]
+        best = _merge(best, values, start + flat // width, start + flat % width, k)
     return [(float(s), int(i), int(j)) for s, i, j in zip(*best, strict=True)]
