@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from sbert_plugins import ConfigError, InMemoryStore, InputError
+from sbert_plugins import ConfigError, Filter, InMemoryStore, InputError
 from sbert_plugins.testing import FakeEncoder
 
 DOCS = [
@@ -91,3 +91,24 @@ def test_prompts_are_used_for_queries_and_documents(store):
     store.ingest([{"id": "p", "text": "a prompt test"}])
     store.search("which prompt?", k=1)
     assert encoder.prefixes == ["passage: ", "query: "]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"tenant": {"match_all": {}}},
+        {"_id": "a"},
+        {"tenant": None},
+        {"year": float("nan")},
+        {"t": []},
+        ["tenant", "acme"],
+    ],
+)
+def test_filters_refuse_what_is_not_a_value(bad):
+    with pytest.raises(ConfigError):
+        Filter(bad)
+
+
+def test_ids_over_512_bytes_are_reported_alone(store):
+    report = store.ingest([{"id": "x" * 513, "text": "long id"}, {"id": "ok", "text": "fine"}])
+    assert report.indexed == 1 and report.failures[0].kind == "invalid" and "513 bytes" in report.failures[0].reason

@@ -119,11 +119,16 @@ def test_cuda_path(tiny_model_dir):
     assert np.isfinite(result.losses).all()
 
 
-def test_cli_train(tiny_model_dir, tmp_path, capsys):
+@pytest.fixture()
+def train(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
+    return path
+
+
+def test_cli_train(tiny_model_dir, tmp_path, capsys, train):
     from sbert_plugins._cli import main
 
-    train = tmp_path / "train.tsv"
-    train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
     assert (
         main(
             [
@@ -149,11 +154,9 @@ def test_cli_train(tiny_model_dir, tmp_path, capsys):
     assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()
 
 
-def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys):
+def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys, train):
     from sbert_plugins._cli import main
 
-    train = tmp_path / "train.tsv"
-    train.write_text("score\ts1\ts2\n" + "".join(f"{e.label * 5}\t{e.texts[0]}\t{e.texts[1]}\n" for e in PAIRS))
     assert (
         main(
             [
