@@ -15,7 +15,7 @@ import os
 import warnings
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any, List, Optional, Union  # noqa: UP035 - spaCy resolves the factory's hints at run time
+from typing import Any, List  # noqa: UP035 - spaCy resolves the factory's hints at run time
 
 import numpy as np
 
@@ -46,15 +46,18 @@ DEFAULT_CONFIG: dict[str, Any] = {**option_defaults(), "spans": ["doc", "sents"]
 def make_sbert_component(
     nlp: Language,
     name: str,
-    model: str,
-    pooling: Optional[Union[str, list[str]]],  # noqa: UP007, UP045
-    normalize: Optional[bool],  # noqa: UP045
-    batch_size: Optional[int],  # noqa: UP045
-    dtype: str,
-    device: str,
-    long_texts: str,
-    chunker: str,
-    max_seq_length: Optional[int],  # noqa: UP045
+    # The encode options are typed Any on purpose: confection would reject a bad value with its own
+    # message, while EncodeOptions checks them with the same ConfigError (naming value and fix) as every
+    # other host.
+    model: Any,
+    pooling: Any,
+    normalize: Any,
+    batch_size: Any,
+    dtype: Any,
+    device: Any,
+    long_texts: Any,
+    chunker: Any,
+    max_seq_length: Any,
     spans: List[str],  # noqa: UP006
     bundle_model: bool,
 ) -> SBERTComponent:

@@ -98,8 +98,11 @@ def test_bad_rows_raise_naming_the_row_or_become_null(spark, tiny_model_dir):
     from sbert_plugins.spark import embed
 
     df = spark.createDataFrame([(1, "a dog"), (2, None), (3, "   "), (4, "red car")], "id long, text string")
-    with pytest.raises(Exception, match=r"text of row id='2' is null \(missing\)"):
-        df.select(embed("text", id_col="id", model=str(tiny_model_dir), device="cpu")).collect()
+    # One bad row per job: with two bad rows, whichever partition's task fails first names its row.
+    for bad_id, reason in ((2, r"is null \(missing\)"), (3, r"is empty or has only whitespace")):
+        one_bad = df.where(f"id = {bad_id} or text is not null and trim(text) != ''")
+        with pytest.raises(Exception, match=rf"text of row id='{bad_id}' {reason}"):
+            one_bad.select(embed("text", id_col="id", model=str(tiny_model_dir), device="cpu")).collect()
     rows = df.select("id", embed("text", on_invalid="null", model=str(tiny_model_dir), device="cpu").alias("e"))
     got = {r.id: r.e for r in rows.collect()}
     assert got[2] is None and got[3] is None and len(got[1]) == 32 and len(got[4]) == 32
