@@ -6,6 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash integrations/setup.sh
+echo "== setup took ${SECONDS}s"
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 # evaluation data: $SBERT_DATA_DIR, else ../shared/data beside the checkout (the library never searches)
 if [ -z "${SBERT_DATA_DIR:-}" ] && [ -d ../shared/data/stsb ]; then export SBERT_DATA_DIR="$(cd ../shared/data && pwd)"; fi
@@ -37,6 +38,7 @@ set -a
 eval "$(bash "$ES" secure-start)"
 set +a
 .venv/bin/python -m pytest -q -rs "$@"
+echo "== whole suite done at ${SECONDS}s"
 
 echo "== Elasticsearch $ES8 (client $(PYTHONPATH=.venv-es8 .venv/bin/python -c 'import elasticsearch; print(elasticsearch.__versionstr__)')): the Elasticsearch suite"
 bash "$ES" stop-all
@@ -44,3 +46,4 @@ unset SBERT_ES_SECURE_URL
 export SBERT_ES_VERSION="$ES8"
 bash "$ES" start
 PYTHONPATH=.venv-es8 .venv/bin/python -m pytest -q -rs -m elasticsearch "$@"
+echo "== Elasticsearch $ES8 suite done; total ${SECONDS}s"

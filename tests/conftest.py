@@ -84,8 +84,12 @@ def data_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark():
-    """One real local Spark session (local[2]) for the whole run; skipped without pyspark or Java."""
+def spark(tmp_path_factory):
+    """One real local Spark session (local[2]) for the whole run; skipped without pyspark or Java.
+
+    The JVM starts in a temporary folder: Spark resolves relative save paths (the docs' examples use
+    them) against the JVM's working folder, which would otherwise be the checkout.
+    """
     pytest.importorskip("pyspark", reason="spark extra not installed")
     import shutil
     import sys
@@ -95,14 +99,19 @@ def spark():
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)  # the workers run this interpreter
     from pyspark.sql import SparkSession
 
-    session = (
-        SparkSession.builder.master("local[2]")
-        .appName("sbert-plugins tests")
-        .config("spark.ui.enabled", "false")
-        .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "2g")
-        .getOrCreate()
-    )
+    here = os.getcwd()
+    os.chdir(tmp_path_factory.mktemp("spark-cwd"))
+    try:
+        session = (
+            SparkSession.builder.master("local[2]")
+            .appName("sbert-plugins tests")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "4")
+            .config("spark.driver.memory", "2g")
+            .getOrCreate()
+        )
+    finally:
+        os.chdir(here)
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()

@@ -208,19 +208,12 @@ class ElasticsearchStore:
         refused permission raises :class:`StoreAuthError` with the report as ``exc.report``.
         """
         target_index = index or self.index
-        stored = self.check_contract(target_index)
         policy = check_duplicate_policy(on_duplicate)
+        target = self._target(target_index, policy)  # the contract is checked before anything is sent
         report = IngestReport()
         bar = _progress(progress, target_index)
         sender = BulkSender(
             self.client, report, policy=policy, retry=retry or RetryPolicy(), where=self.where, progress=bar
-        )
-        target = Target(
-            target_index,
-            stored.get("text_field", self.text_field),
-            stored.get("vector_field", self.vector_field),
-            "index" if policy == "overwrite" else "create",
-            stored.get("similarity") == "dot_product",
         )
         run = IngestRun(
             self.encoder,
@@ -253,6 +246,17 @@ class ElasticsearchStore:
         if raise_on_error and not report.ok:
             raise IngestError(f"ingest into {target_index!r}: {report}", report.failures, report)
         return report
+
+    def _target(self, index: str, policy: str) -> Target:
+        """Where and how an ingest writes, from the index's checked contract."""
+        stored = self.check_contract(index)
+        return Target(
+            index,
+            stored.get("text_field", self.text_field),
+            stored.get("vector_field", self.vector_field),
+            "index" if policy == "overwrite" else "create",
+            stored.get("similarity") == "dot_product",
+        )
 
     def refresh(self, index: str | None = None) -> None:
         """Make everything written so far searchable now (otherwise: within the refresh interval)."""
