@@ -126,55 +126,19 @@ def train(tmp_path):
     return path
 
 
-def test_cli_train(tiny_model_dir, tmp_path, capsys, train):
+def _train_cli(model_dir, train, output, *extra: str) -> int:
     from sbert_plugins._cli import main
 
-    assert (
-        main(
-            [
-                "train",
-                "--train",
-                str(train),
-                "--eval",
-                str(train),
-                "--output",
-                str(tmp_path / "m"),
-                "--model",
-                str(tiny_model_dir),
-                "--epochs",
-                "2",
-                "--lr",
-                "1e-3",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 0
-    )
+    return main(["train", "--train", str(train), "--output", str(output), "--model", str(model_dir), *extra])
+
+
+def test_cli_train(tiny_model_dir, tmp_path, capsys, train):
+    args = ("--eval", str(train), "--epochs", "2", "--lr", "1e-3", "--device", "cpu")
+    assert _train_cli(tiny_model_dir, train, tmp_path / "m", *args) == 0
     assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()
 
 
 def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys, train):
-    from sbert_plugins._cli import main
-
-    assert (
-        main(
-            [
-                "train",
-                "--train",
-                str(train),
-                "--eval",
-                "",
-                "--output",
-                str(tmp_path / "m"),
-                "--model",
-                str(tiny_model_dir),
-                "--dtype",
-                "bfloat16",
-                "--device",
-                "cpu",
-            ]
-        )
-        == 1
-    )
+    args = ("--eval", "", "--dtype", "bfloat16", "--device", "cpu")
+    assert _train_cli(tiny_model_dir, train, tmp_path / "m", *args) == 1
     assert "train float32 weights" in capsys.readouterr().err
