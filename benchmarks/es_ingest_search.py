@@ -61,27 +61,26 @@ def load_index(store, texts: list, docs: np.ndarray) -> float:
     loaded = time.perf_counter() - start
     # One segment, so the size on disk and the latency do not depend on when background merges ran.
     store.client.indices.forcemerge(index=store.index, max_num_segments=1, request_timeout=600)
-    store.client.indices.refresh(index=store.index)
+    store.client.indices.refresh(index=store.index)  # releases the pre-merge segments the reader still held
     return loaded
+
+
+def knn(store, vector: np.ndarray) -> dict:
+    return store.client.search(
+        index=store.index,
+        knn={"field": "embedding", "query_vector": vector.tolist(), "k": 10, "num_candidates": 100},
+        size=10,
+        source=False,
+    )
 
 
 def search_stats(store, queries: np.ndarray, truth: list) -> tuple:
     recalls, latencies = [], []
     for vector in queries[:50]:  # untimed warm-up, so the first index type measured pays no JVM/cache warm-up
-        store.client.search(
-            index=store.index,
-            knn={"field": "embedding", "query_vector": vector.tolist(), "k": 10, "num_candidates": 100},
-            size=10,
-            source=False,
-        )
+        knn(store, vector)
     for vector, exact in zip(queries, truth, strict=True):
         start = time.perf_counter()
-        found = store.client.search(
-            index=store.index,
-            knn={"field": "embedding", "query_vector": vector.tolist(), "k": 10, "num_candidates": 100},
-            size=10,
-            source=False,
-        )
+        found = knn(store, vector)
         latencies.append(1000 * (time.perf_counter() - start))
         ids = {h["_id"] for h in found["hits"]["hits"]}
         recalls.append(len(ids & {str(h.corpus_id) for h in exact}) / 10)

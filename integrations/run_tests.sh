@@ -40,10 +40,10 @@ set +a
 .venv/bin/python -m pytest -q -rs "$@"
 echo "== whole suite done at ${SECONDS}s"
 
-echo "== Elasticsearch $ES8 (client $(PYTHONPATH="$PWD/.venv-es8" .venv/bin/python -c 'import elasticsearch; print(elasticsearch.__versionstr__)')): the Elasticsearch suite"
+echo "== Elasticsearch $ES8 (client $(PYTHONPATH=.venv-es8 .venv/bin/python -c 'import elasticsearch; print(elasticsearch.__versionstr__)')): the Elasticsearch suite"
 bash "$ES" stop-all
 unset SBERT_ES_SECURE_URL
 export SBERT_ES_VERSION="$ES8"
 bash "$ES" start
-PYTHONPATH="$PWD/.venv-es8" .venv/bin/python -m pytest -q -rs -m elasticsearch "$@"
+PYTHONPATH=.venv-es8 .venv/bin/python -m pytest -q -rs -m elasticsearch "$@"
 echo "== Elasticsearch $ES8 suite done; total ${SECONDS}s"

@@ -103,7 +103,7 @@ def spark(tmp_path_factory):
     # workers inherit PYTHONPATH from the JVM: keep relative entries (.venv-es8) meaning the checkout
     if os.environ.get("PYTHONPATH"):
         paths = os.environ["PYTHONPATH"].split(os.pathsep)
-        os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in paths if p)
+        os.environ["PYTHONPATH"] = os.pathsep.join(os.path.abspath(p) for p in paths)  # "" is the cwd too
     os.chdir(tmp_path_factory.mktemp("spark-cwd"))
     try:
         session = (
