@@ -3,7 +3,7 @@ on STSb train, 4 epochs, batch 16, lr 2e-5, 10% warm-up, model selection on STSb
 test Spearman before and after (paper, SBERT-STSb-base: 84.79). Then a small NLI run with the
 classification objective on ../shared/data/nli/sick_train_trial.tsv to show it trains.
 
-    python benchmarks/train_stsb.py [--epochs 4] [--skip-nli] [--output /tmp/sbert-stsb]
+    python benchmarks/train_stsb.py [--epochs 4] [--skip-nli] [--dtype auto] [--output /tmp/sbert-stsb]
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 import numpy as np
 
 from sbert_plugins import SentenceEncoder, data_dir, evaluate_sts, load_sts
+from sbert_plugins._cpu import cpu_model
 from sbert_plugins.training import (
     CosineSimilarityLoss,
     SoftmaxLoss,
@@ -31,8 +32,10 @@ warnings.filterwarnings("ignore")
 
 
 def stsb(args) -> None:
-    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
-    before = evaluate_sts(encoder, "stsb").spearman
+    # --dtype auto (the default): on a CPU with native bf16 the encoder is bf16, and fit() trains float32
+    # master weights under bf16 autocast; before/after are scored in float32 so they compare across CPUs
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype=args.dtype)
+    before = evaluate_sts(SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32"), "stsb").spearman
     start = time.perf_counter()
     config = TrainConfig(
         epochs=args.epochs,
@@ -54,7 +57,8 @@ def stsb(args) -> None:
     best = SentenceEncoder(Path(result.best_path), device="cpu", dtype="float32")
     after = evaluate_sts(best, "stsb").spearman
     print(
-        f"STSb regression fine-tuning: {result.steps} steps in {minutes:.1f} min; dev Spearman per eval "
+        f"STSb regression fine-tuning (CPU {cpu_model()}, encoder dtype {args.dtype} -> {encoder.dtype_name}): "
+        f"{result.steps} steps in {minutes:.1f} min; dev Spearman per eval "
         f"{[(s, round(v, 2)) for s, v in result.evaluations]}"
     )
     print(
@@ -89,6 +93,7 @@ def main() -> None:
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--output", default="/tmp/sbert-stsb")
     parser.add_argument("--skip-nli", action="store_true")
+    parser.add_argument("--dtype", default="auto", help="the STSb encoder's dtype (auto: as a default user gets)")
     parser.add_argument("--head-lr", type=float, default=1e-3)
     args = parser.parse_args()
     stsb(args)

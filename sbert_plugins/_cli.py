@@ -1,4 +1,4 @@
-"""The ``sbert`` command: encode, pairs, search, eval-sts, bench, plugins, train, es, spark-embed.
+"""The ``sbert`` command: encode, pairs, search, eval-sts, bench, precision, plugins, train, es, spark-embed.
 
 Every error is one line on stderr naming the value and the fix: exit code 2 for
 usage errors (argparse), 1 for everything else. Parsing imports no torch, so the
@@ -112,6 +112,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_precision(args: argparse.Namespace) -> int:
+    """What dtype='auto' picks on this CPU, from the cached verdict (measured now if missing)."""
+    from . import _cpu
+
+    if args.remeasure:
+        removed = _cpu.forget()
+        print(f"{'removed' if removed else 'no'} cached verdicts at {_cpu.verdict_path()}")
+    from ._precision import auto_cpu_dtype, matmul_gflops
+
+    print(f"CPU: {_cpu.cpu_model()}; native bf16 (AMX / AVX512-BF16): {'yes' if _cpu.has_native_bf16() else 'no'}")
+    forced = _cpu.forced_cpu_dtype()
+    if forced:
+        print(f"${_cpu.DTYPE_ENV}={forced}: auto takes it without measuring")
+    elif _cpu.has_native_bf16():
+        print(f"AMX traps: {'yes (oneDNN capped)' if _cpu.amx_traps() else 'no'}")
+        fp32, bf16 = matmul_gflops("float32"), matmul_gflops("bfloat16")
+        print(f"matmul GFLOP/s: float32 {fp32:.1f}, bfloat16 {bf16:.1f} ({bf16 / fp32:.2f}x)")
+    print(f"dtype='auto' on CPU: {auto_cpu_dtype()}  (cache: {_cpu.verdict_path()})")
+    return 0
+
+
 def cmd_plugins(args: argparse.Namespace) -> int:
     from ._plugins import get_plugin_manager
 
@@ -153,6 +174,9 @@ def _subcommands(sub: Any) -> None:
     p.add_argument("--n", type=positive_int, default=2000)
     p.add_argument("--dtypes", nargs="+", type=shared_check("dtype"), default=["float32", "bfloat16"])
     p.set_defaults(func=cmd_bench)
+    p = sub.add_parser("precision", help="what dtype=auto picks on this CPU, and the cached measurements")
+    p.add_argument("--remeasure", action="store_true", help="forget the cached verdicts and measure again")
+    p.set_defaults(func=cmd_precision)
 
 
 def build_parser() -> argparse.ArgumentParser:

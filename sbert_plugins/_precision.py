@@ -2,7 +2,9 @@
 
 * CUDA: float16 (tensor cores; pooling and normalisation stay float32).
 * CPU: bfloat16 only where the CPU has native bf16 (AMX / AVX512-BF16) *and* a bf16
-  matmul measured once per process beats float32 by 1.3x; float32 otherwise.
+  matmul beats float32 by 1.3x; float32 otherwise. The timings are measured once per
+  machine and cached (``_cpu``: ``sbert precision`` shows them); ``$SBERT_PLUGINS_CPU_DTYPE``
+  decides without measuring.
 * An explicit 16-bit dtype on a CPU where it is measured much slower than float32
   (measured on an AVX2-only AMD EPYC: 10 GFLOP/s bf16 vs 113 fp32) warns with the numbers.
 """
@@ -15,7 +17,7 @@ import warnings
 
 import torch
 
-from ._cpu import cpu_model, has_native_bf16, prepare_bf16_cpu
+from ._cpu import cached, cpu_model, forced_cpu_dtype, has_native_bf16, prepare_bf16_cpu, remember
 from ._errors import ConfigError, PrecisionWarning
 
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
@@ -60,15 +62,29 @@ def cpu_matmul_gflops(dtype_name: str) -> float:
     return 2 * 128 * 384 * 768 / max(best, 1e-9) / 1e9
 
 
-def _auto_cpu_dtype() -> str:
+def matmul_gflops(dtype_name: str) -> float:
+    """``cpu_matmul_gflops`` as measured once on this machine (cached across processes)."""
+    known = cached(f"gflops_{dtype_name}")
+    if isinstance(known, (int, float)) and known > 0:
+        return float(known)
+    rate = cpu_matmul_gflops(dtype_name)
+    remember(f"gflops_{dtype_name}", round(rate, 3))
+    return rate
+
+
+def auto_cpu_dtype() -> str:
+    """What ``dtype="auto"`` means on this CPU."""
+    forced = forced_cpu_dtype()
+    if forced is not None:
+        return forced
     if not has_native_bf16():
         return "float32"  # no native bf16: emulated bf16 is always slower
-    fast = cpu_matmul_gflops("bfloat16") >= _AUTO_GAIN * cpu_matmul_gflops("float32")
+    fast = matmul_gflops("bfloat16") >= _AUTO_GAIN * matmul_gflops("float32")
     return "bfloat16" if fast else "float32"
 
 
 def _warn_if_slow(dtype: str) -> None:
-    low, full = cpu_matmul_gflops(dtype), cpu_matmul_gflops("float32")
+    low, full = matmul_gflops(dtype), matmul_gflops("float32")
     if full > _SLOW * low:
         native = "" if has_native_bf16() else " (the CPU has neither AMX nor AVX512-BF16)"
         warnings.warn(
@@ -84,7 +100,9 @@ def resolve_dtype(dtype: str, device: torch.device) -> str:
     if dtype == "auto":
         if device.type == "cuda":
             return "float16"
-        return _auto_cpu_dtype() if device.type == "cpu" else "float32"
-    if device.type == "cpu" and dtype != "float32":
+        dtype = auto_cpu_dtype() if device.type == "cpu" else "float32"
+    elif device.type == "cpu" and dtype != "float32":
         _warn_if_slow(dtype)
+    if device.type == "cpu" and dtype != "float32":
+        prepare_bf16_cpu()  # a cached verdict skips the timing, and with it the cap it used to set
     return dtype

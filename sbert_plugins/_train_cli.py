@@ -23,12 +23,17 @@ def add_train_parser(sub: Any, add_encode_options: Callable[..., None]) -> None:
     p.add_argument("--head-lr", type=float, default=None, help="lr of the loss's own head (softmax classifier)")
     p.add_argument("--eval-every", type=int, default=0)
     p.add_argument("--grad-accum", type=int, default=1)
-    p.add_argument("--autocast", default="none", choices=["none", "bfloat16", "float16"])
+    p.add_argument(
+        "--autocast",
+        default="auto",
+        choices=["auto", "none", "bfloat16", "float16"],
+        help="mixed precision; auto = the 16-bit dtype --dtype auto chose (none where it chose float32)",
+    )
     p.add_argument("--bf16", dest="autocast", action="store_const", const="bfloat16", help="= --autocast bfloat16")
     p.add_argument("--max-steps", type=int, default=None)
     p.add_argument("--data-dir", default=None, help="evaluation data folder (default: $SBERT_DATA_DIR)")
-    # training needs float32 weights (mixed precision is --autocast); --batch-size is the training batch
-    add_encode_options(p, dtype="float32", batch_size=16)
+    # fit() trains float32 master weights (an explicit 16-bit --dtype is refused); --batch-size is the training batch
+    add_encode_options(p, batch_size=16)
     p.set_defaults(func=cmd_train)
 
 
@@ -49,7 +54,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         eval_every=args.eval_every,
         max_steps=args.max_steps,
     )
-    encoder = make_encoder(args)  # --dtype is passed on so fit() refuses 16-bit weights with its message
+    encoder = make_encoder(args)  # --dtype is passed on so fit() refuses explicit 16-bit weights with its message
     examples = nli_examples(args.train) if args.loss == "softmax" else sts_examples(args.train, data_dir=args.data_dir)
     if args.loss in ("triplet", "mnrl") and args.train in STS_FILES:
         # STS pairs as (anchor, positive) for in-batch negatives: keep only the very similar ones

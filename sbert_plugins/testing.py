@@ -144,6 +144,18 @@ class FakeEncoder:
         return out[0] if single else out
 
 
+def _tiny_tokenizer(cls: Any, words: list[str], vocab_file: Path) -> Any:
+    """The WordPiece tokenizer over ``words``; checked, since a silently empty vocabulary makes every text [UNK].
+
+    transformers 5 takes the vocabulary itself (``vocab=``) and ignores ``vocab_file``; 4.x reads the file."""
+    tokenizer = cls(vocab={w: i for i, w in enumerate(words)}, do_lower_case=True)
+    if len(tokenizer) != len(words):
+        tokenizer = cls(vocab_file=str(vocab_file), do_lower_case=True)
+    if len(tokenizer) != len(words) or tokenizer.convert_tokens_to_ids("guitar") != words.index("guitar"):
+        raise RuntimeError(f"tiny tokenizer has {len(tokenizer)} tokens, expected {len(words)}")
+    return tokenizer
+
+
 def make_tiny_model(
     folder: str | os.PathLike[str], *, pooling: str = "mean", normalize: bool = False, seed: int = 0
 ) -> Path:
@@ -158,9 +170,11 @@ def make_tiny_model(
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     letters = [chr(c) for c in range(ord("a"), ord("z") + 1)] + [f"##{chr(c)}" for c in range(97, 123)]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters, *"0123456789"]
-    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    tokenizer = BertTokenizerFast(vocab_file=str(folder / "vocab.txt"), do_lower_case=True)
+    digits = [*"0123456789", *(f"##{d}" for d in "0123456789")]
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *WORDS, *letters, *digits]
+    words = list(dict.fromkeys(vocab))
+    (folder / "vocab.txt").write_text("\n".join(words) + "\n")
+    tokenizer = _tiny_tokenizer(BertTokenizerFast, words, folder / "vocab.txt")
     torch.manual_seed(seed)
     config = BertConfig(
         vocab_size=len(tokenizer),

@@ -9,6 +9,16 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# The package cache (CPU precision verdicts, unpacked models) of a test run is its own, shared with the
+# subprocesses the tests start, so no test reads a verdict measured outside the run.
+if "SBERT_PLUGINS_CACHE" not in os.environ:
+    import tempfile
+
+    os.environ["SBERT_PLUGINS_CACHE"] = tempfile.mkdtemp(prefix="sbert-plugins-test-cache-")
+# dtype="auto" on a CPU is float32 or bfloat16 depending on the machine (AVX2 vs AMX / AVX512-BF16). So that
+# the suite means the same everywhere, auto means float32 here; the tests of auto itself (test_precision) and
+# of training on a bf16 CPU (test_training) set or remove this variable, covering both kinds on either.
+os.environ["SBERT_PLUGINS_CPU_DTYPE"] = "float32"
 # The library never looks for data by itself: the tests say where it is (the CI layout: ../shared/data).
 _DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 if "SBERT_DATA_DIR" not in os.environ and (_DATA / "stsb").is_dir():

@@ -27,9 +27,14 @@ PAIRS = [
 ] * 4
 
 
-@pytest.fixture()
-def encoder(tiny_model_dir):
-    return SentenceEncoder(str(tiny_model_dir), device="cpu")
+@pytest.fixture(params=["float32", "bfloat16"], ids=["cpu-auto-fp32", "cpu-auto-bf16"])
+def encoder(request, tiny_model_dir, monkeypatch):
+    """A default (dtype="auto") encoder as each kind of CPU makes it: float32 where bf16 is emulated
+    (AVX2-only), bfloat16 where it is native and faster (AMX, AVX512-BF16). The CPU's answer is forced."""
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_DTYPE", request.param)
+    made = SentenceEncoder(str(tiny_model_dir), device="cpu")
+    assert made.dtype_name == request.param
+    return made
 
 
 def _mean(values):
@@ -63,8 +68,16 @@ def test_save_load_round_trip_is_exact_and_fingerprint_changes(encoder, tmp_path
 def test_sentence_transformers_loads_the_saved_folder(encoder, tmp_path):
     st = pytest.importorskip("sentence_transformers")
     fit(encoder, PAIRS, CosineSimilarityLoss(), TrainConfig(batch_size=4, lr=1e-3), output_path=tmp_path / "out")
-    theirs = st.SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(["the man plays guitar"])
-    np.testing.assert_allclose(encoder.encode(["the man plays guitar"]), theirs, atol=1e-5)
+    text = ["the man plays guitar"]
+    theirs = st.SentenceTransformer(str(tmp_path / "out"), device="cpu").encode(text)
+    # checkpoints hold the float32 master weights, whatever precision the encoder encodes in
+    ours = SentenceEncoder(str(tmp_path / "out"), device="cpu", dtype="float32").encode(text)
+    np.testing.assert_allclose(ours, theirs, atol=1e-5)
+    mine = encoder.encode(text)
+    if encoder.dtype_name == "float32":
+        np.testing.assert_array_equal(mine, ours)
+    else:
+        assert float((mine * ours).sum() / np.linalg.norm(mine) / np.linalg.norm(ours)) > 0.999
 
 
 def test_best_checkpoint_and_evaluations(encoder, tmp_path):
@@ -100,6 +113,44 @@ def test_gradient_accumulation_and_bf16_autocast(encoder):
     assert result.steps == 8 and all(np.isfinite(result.losses))
 
 
+class _RecordingLoss(CosineSimilarityLoss):
+    """Records the weights' dtype and the autocast state each step runs under."""
+
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+
+    def forward(self, encoder, features, labels):
+        weight = next(encoder.transformer.auto_model.parameters())
+        self.seen.append((weight.dtype, torch.is_autocast_enabled("cpu"), torch.get_autocast_dtype("cpu")))
+        return super().forward(encoder, features, labels)
+
+
+def test_auto_encoder_trains_float32_master_weights_and_gets_its_dtype_back(encoder, tmp_path):
+    from safetensors import safe_open
+
+    chosen = encoder.dtype_name
+    loss = _RecordingLoss()
+    result = fit(encoder, PAIRS, loss, TrainConfig(epochs=3, batch_size=4, lr=1e-3), output_path=tmp_path / "out")
+    assert all(np.isfinite(result.losses)) and loss.seen
+    autocast = chosen == "bfloat16"  # autocast="auto": the 16-bit dtype the encoder's auto chose, if any
+    assert {(dtype, on) for dtype, on, _ in loss.seen} == {(torch.float32, autocast)}
+    if autocast:
+        assert {dtype for _, _, dtype in loss.seen} == {torch.bfloat16}
+    assert encoder.dtype_name == chosen and next(encoder.transformer.auto_model.parameters()).dtype == getattr(
+        torch, chosen
+    )
+    with safe_open(str(tmp_path / "out" / "model.safetensors"), "pt") as weights:
+        assert {weights.get_tensor(k).dtype for k in weights.keys()} == {torch.float32}  # noqa: SIM118
+    assert encoder.contract()["dtype"] == chosen
+
+
+def test_explicit_autocast_none_trains_in_float32(encoder):
+    loss = _RecordingLoss()
+    fit(encoder, PAIRS[:4], loss, TrainConfig(batch_size=4, autocast="none"))
+    assert {(dtype, on) for dtype, on, _ in loss.seen} == {(torch.float32, False)}
+
+
 def test_bad_training_config(encoder, tiny_model_dir):
     with pytest.raises(ConfigError, match="unknown loss 'hinge'"):
         make_loss("hinge", encoder)
@@ -132,7 +183,9 @@ def _train_cli(model_dir, train, output, *extra: str) -> int:
     return main(["train", "--train", str(train), "--output", str(output), "--model", str(model_dir), *extra])
 
 
-def test_cli_train(tiny_model_dir, tmp_path, capsys, train):
+@pytest.mark.parametrize("cpu_dtype", ["float32", "bfloat16"])
+def test_cli_train(tiny_model_dir, tmp_path, capsys, train, monkeypatch, cpu_dtype):
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_DTYPE", cpu_dtype)  # the default --dtype auto on each kind of CPU
     args = ("--eval", str(train), "--epochs", "2", "--lr", "1e-3", "--device", "cpu")
     assert _train_cli(tiny_model_dir, train, tmp_path / "m", *args) == 0
     assert "saved to" in capsys.readouterr().out and (tmp_path / "m" / "modules.json").is_file()

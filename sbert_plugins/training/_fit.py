@@ -22,7 +22,7 @@ from ._examples import InputExample, columns
 
 log = logging.getLogger("sbert_plugins.training")
 Evaluator = Callable[[SentenceEncoder], float]
-AUTOCAST = {"none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
+AUTOCAST = {"auto": None, "none": None, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,10 @@ class TrainConfig:
     """Hyper-parameters of :func:`fit` (the paper's: batch 16, lr 2e-5, 10 % linear warm-up).
 
     ``autocast`` runs forward/backward in ``"bfloat16"`` (CPU or CUDA) or ``"float16"``
-    (CUDA, with a gradient scaler); the weights stay float32. ``head_lr`` is the learning
+    (CUDA, with a gradient scaler); the weights stay float32. ``"auto"`` (the default) follows the
+    encoder: one loaded with ``dtype="auto"`` that chose a 16-bit precision (bf16 on a CPU with AMX,
+    fp16 on CUDA) trains float32 master weights under that autocast; a float32 encoder trains in
+    float32 (``"none"``). ``head_lr`` is the learning
     rate of the loss's own parameters (SoftmaxLoss's classifier); by default ``lr``.
     ``eval_every`` evaluates every N optimizer steps (and always at the end).
     """
@@ -43,7 +46,7 @@ class TrainConfig:
     weight_decay: float = 0.01
     gradient_accumulation: int = 1
     max_grad_norm: float = 1.0
-    autocast: str = "none"
+    autocast: str = "auto"
     eval_every: int = 0
     max_steps: int | None = None
     seed: int = 0
@@ -89,6 +92,7 @@ class _Run:
     total: int
     optimizer: torch.optim.Optimizer
     scheduler: torch.optim.lr_scheduler.LambdaLR
+    autocast: torch.dtype | None = None
     scaler: Any = None
     result: TrainResult = field(default_factory=lambda: TrainResult(steps=0))
 
@@ -127,22 +131,42 @@ def _check(encoder: SentenceEncoder, examples: Sequence[InputExample], config: T
             "use it; training would silently change their vectors. Train a private copy: "
             "fit(encoder.copy(), ...) or SentenceEncoder(...)"
         )
-    if encoder.dtype_name != "float32":
+    if encoder.dtype_name != "float32" and encoder.options.dtype != "auto":
+        # an explicit 16-bit dtype is the user's choice of weights; "auto" is ours, and trains (see _precision)
         raise ConfigError(
-            f"train float32 weights (got dtype={encoder.dtype_name!r}); load the encoder with dtype='float32' and "
-            "use TrainConfig(autocast='bfloat16') for mixed precision instead"
+            f"train float32 weights (got dtype={encoder.dtype_name!r}); load the encoder with dtype='float32' "
+            "(or 'auto') and use TrainConfig(autocast='bfloat16') for mixed precision instead"
         )
-    if config.autocast == "float16" and encoder.device.type != "cuda":
+    if _autocast_dtype(encoder, config) == torch.float16 and encoder.device.type != "cuda":
         raise ConfigError("autocast='float16' needs a CUDA device; use autocast='bfloat16' on CPU")
+
+
+def _autocast_dtype(encoder: SentenceEncoder, config: TrainConfig) -> torch.dtype | None:
+    """The autocast precision: the configured one, or with 'auto' the 16-bit dtype the encoder's auto chose."""
+    if config.autocast != "auto":
+        return AUTOCAST[config.autocast]
+    return None if encoder.dtype_name == "float32" else getattr(torch, encoder.dtype_name)
 
 
 def _start(encoder: SentenceEncoder, n: int, loss: nn.Module, config: TrainConfig, **rest: Any) -> _Run:
     per_epoch = math.ceil(n / config.batch_size / config.gradient_accumulation)
     total = min(per_epoch * config.epochs, config.max_steps or per_epoch * config.epochs)
+    autocast = _autocast_dtype(encoder, config)
+    encoder.set_dtype("float32")  # master weights: an auto encoder's 16-bit weights are cast up (a no-op else)
     optimizer = _optimizer(encoder, loss, config)
     scheduler = _schedule(optimizer, int(config.warmup_ratio * total), total)
-    scaler = torch.amp.GradScaler("cuda") if config.autocast == "float16" else None
-    return _Run(encoder, loss, config, total=total, optimizer=optimizer, scheduler=scheduler, scaler=scaler, **rest)
+    scaler = torch.amp.GradScaler("cuda") if autocast == torch.float16 else None
+    return _Run(
+        encoder,
+        loss,
+        config,
+        total=total,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        **rest,
+        autocast=autocast,
+        scaler=scaler,
+    )
 
 
 def fit(
@@ -158,12 +182,15 @@ def fit(
 
     Batches are shuffled each epoch; ``config.gradient_accumulation`` batches make one
     optimizer step. A shared encoder (from ``shared_encoder``) is refused: train ``encoder.copy()``.
+    Training runs on float32 weights (checkpoints are float32); an encoder whose ``dtype="auto"``
+    chose 16-bit weights gets them back, from the trained float32 ones, when ``fit`` returns.
     """
     config = config or TrainConfig()
     _check(encoder, examples, config)
     rng = random.Random(config.seed)
     torch.manual_seed(config.seed)
     loss.to(encoder.device)
+    inference_dtype = encoder.dtype_name
     run = _start(encoder, len(examples), loss, config, evaluator=evaluator, output_path=output_path)
     encoder.mark_modified()
     encoder.train()
@@ -177,6 +204,7 @@ def fit(
         _finish(run)
     finally:
         encoder.eval()
+        encoder.set_dtype(inference_dtype)
     return run.result
 
 
@@ -211,14 +239,13 @@ def _run_epoch(run: _Run, order: Sequence[InputExample]) -> None:
 
 
 def _autocast(run: _Run) -> contextlib.AbstractContextManager[Any]:
-    dtype = AUTOCAST[run.config.autocast]
-    if dtype is None:
+    if run.autocast is None:
         return contextlib.nullcontext()
     if run.encoder.device.type == "cpu":
         from .._cpu import prepare_bf16_cpu
 
         prepare_bf16_cpu()
-    return torch.autocast(run.encoder.device.type, dtype=dtype)
+    return torch.autocast(run.encoder.device.type, dtype=run.autocast)
 
 
 def _step(run: _Run, window: Sequence[InputExample]) -> float:
