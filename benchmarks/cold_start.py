@@ -19,7 +19,7 @@ import sys
 import tempfile
 import time
 
-from sbert_plugins._cpu import cpu_model
+from sbert_plugins._base.cpu import cpu_model
 
 ST_SCRIPT = (
     "from sentence_transformers import SentenceTransformer\n"

@@ -2,9 +2,9 @@
 on whichever server major the URL points at (run it once per major); and ingest throughput of the
 bounded-memory ingest against a naive "encode all, then helpers.bulk" loop.
 
-    bash integrations/elasticsearch/es.sh start                                   # 9.x, 9.x client
+    bash scripts/es_server.sh start                                   # 9.x, 9.x client
     python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250 [--n 20000]
-    SBERT_ES_VERSION=8.19.7 bash integrations/elasticsearch/es.sh start           # 8.x ...
+    SBERT_ES_VERSION=8.19.7 bash scripts/es_server.sh start           # 8.x ...
     PYTHONPATH=.venv-es8 python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250
     python benchmarks/es_ingest_search.py --mode ingest                           # ours vs naive ingest
 

@@ -47,7 +47,7 @@ def card(device: str) -> dict:
         for name in ("bfloat16", "float16"):
             info[f"{name}_matmul_tflops"] = round(matmul_tflops(DTYPES[name], device), 1)
     else:
-        from sbert_plugins._cpu import cpu_model
+        from sbert_plugins._base.cpu import cpu_model
 
         info["cpu"] = cpu_model()
     return info

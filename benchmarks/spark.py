@@ -93,7 +93,7 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=4)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     args = parser.parse_args()
-    from sbert_plugins._cpu import cpu_model
+    from sbert_plugins._base.cpu import cpu_model
 
     texts = corpus(args.n)
     single = single_process(texts, args.model)

@@ -17,7 +17,7 @@ import _common  # noqa: F401  (sets HF_HUB_OFFLINE)
 import numpy as np
 
 from sbert_plugins import SentenceEncoder, data_dir, evaluate_sts, load_sts
-from sbert_plugins._cpu import cpu_model
+from sbert_plugins._base.cpu import cpu_model
 from sbert_plugins.training import (
     CosineSimilarityLoss,
     SoftmaxLoss,

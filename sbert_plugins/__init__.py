@@ -12,7 +12,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from ._version import __version__
+from ._base.version import __version__
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -69,6 +69,7 @@ __all__ = [
     "parse_document",
     "query_prompt_name",
     "register_plugin",
+    "report_existing_id",
     "require_extra",
     "reset_plugin_manager",
     "resolve_model",
@@ -84,12 +85,12 @@ __all__ = [
 
 # where each public name lives (loaded on first access, so no torch at import)
 _HOMES = {
-    "._cache": ("CacheStats", "EmbeddingCache", "embedding_cache"),
-    "._chunking": ("sentence_chunks", "token_window_chunks"),
-    "._data": ("data_dir", "load_senteval", "load_sts"),
-    "._documents": ("Document", "content_id", "parse_document"),
-    "._encoder": ("SentenceEncoder",),
-    "._errors": (
+    "._features.embedding_cache": ("CacheStats", "EmbeddingCache", "embedding_cache"),
+    "._base.chunkers": ("sentence_chunks", "token_window_chunks"),
+    "._base.eval_data": ("data_dir", "load_senteval", "load_sts"),
+    "._base.documents": ("Document", "content_id", "parse_document"),
+    "._encoding.encoder": ("SentenceEncoder",),
+    "._base.errors": (
         "ConfigError",
         "EmbeddingContractError",
         "IngestError",
@@ -105,24 +106,25 @@ _HOMES = {
         "VectorStoreError",
         "require_extra",
     ),
-    "._evaluation": ("STSResult", "evaluate_pairs", "evaluate_sts"),
-    "._filters": ("Filter",),
-    "._ingest": (
+    "._features.evaluation": ("STSResult", "evaluate_pairs", "evaluate_sts"),
+    "._base.filters": ("Filter",),
+    "._features.ingest": (
         "check_duplicate_policy",
         "document_prompt_name",
         "document_windows",
         "drain_unsent",
         "embed_documents",
         "query_prompt_name",
+        "report_existing_id",
     ),
-    "._options": ("DEFAULT_MODEL", "OPTIONS", "EncodeOptions", "option_defaults"),
-    "._plugins": ("get_plugin_manager", "register_plugin", "reset_plugin_manager", "unregister_plugin"),
-    "._protocols": ("DUPLICATE_POLICIES", "Encoder", "Failure", "IngestReport", "SearchResult", "VectorStore"),
-    "._resolve": ("resolve_model",),
-    "._shared": ("SharedEncoders", "shared_encoder", "shared_encoders"),
-    "._similarity": ("Hit", "cos_sim", "dot_score", "most_similar_pairs", "semantic_search"),
-    "._store": ("InMemoryStore",),
-    "._validation": ("text_problem", "validate_texts"),
+    "._base.options": ("DEFAULT_MODEL", "OPTIONS", "EncodeOptions", "option_defaults"),
+    "._registry.manager": ("get_plugin_manager", "register_plugin", "reset_plugin_manager", "unregister_plugin"),
+    "._base.protocols": ("DUPLICATE_POLICIES", "Encoder", "Failure", "IngestReport", "SearchResult", "VectorStore"),
+    "._loading.names": ("resolve_model",),
+    "._encoding.encoder_cache": ("SharedEncoders", "shared_encoder", "shared_encoders"),
+    "._features.similarity": ("Hit", "cos_sim", "dot_score", "most_similar_pairs", "semantic_search"),
+    "._features.memory_store": ("InMemoryStore",),
+    "._base.validation": ("text_problem", "validate_texts"),
     ".hookspecs": ("hookimpl", "hookspec"),
 }
 _LAZY = {name: module for module, names in _HOMES.items() for name in names}
@@ -141,12 +143,9 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
-    from ._cache import CacheStats, EmbeddingCache, embedding_cache
-    from ._chunking import sentence_chunks, token_window_chunks
-    from ._data import data_dir, load_senteval, load_sts
-    from ._documents import Document, content_id, parse_document
-    from ._encoder import SentenceEncoder
-    from ._errors import (
+    from ._base.chunkers import sentence_chunks, token_window_chunks
+    from ._base.documents import Document, content_id, parse_document
+    from ._base.errors import (
         ConfigError,
         EmbeddingContractError,
         IngestError,
@@ -162,22 +161,26 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         VectorStoreError,
         require_extra,
     )
-    from ._evaluation import STSResult, evaluate_pairs, evaluate_sts
-    from ._filters import Filter
-    from ._ingest import (
+    from ._base.eval_data import data_dir, load_senteval, load_sts
+    from ._base.filters import Filter
+    from ._base.options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults
+    from ._base.protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport, SearchResult, VectorStore
+    from ._base.validation import text_problem, validate_texts
+    from ._encoding.encoder import SentenceEncoder
+    from ._encoding.encoder_cache import SharedEncoders, shared_encoder, shared_encoders
+    from ._features.embedding_cache import CacheStats, EmbeddingCache, embedding_cache
+    from ._features.evaluation import STSResult, evaluate_pairs, evaluate_sts
+    from ._features.ingest import (
         check_duplicate_policy,
         document_prompt_name,
         document_windows,
         drain_unsent,
         embed_documents,
         query_prompt_name,
+        report_existing_id,
     )
-    from ._options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults
-    from ._plugins import get_plugin_manager, register_plugin, reset_plugin_manager, unregister_plugin
-    from ._protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport, SearchResult, VectorStore
-    from ._resolve import resolve_model
-    from ._shared import SharedEncoders, shared_encoder, shared_encoders
-    from ._similarity import Hit, cos_sim, dot_score, most_similar_pairs, semantic_search
-    from ._store import InMemoryStore
-    from ._validation import text_problem, validate_texts
+    from ._features.memory_store import InMemoryStore
+    from ._features.similarity import Hit, cos_sim, dot_score, most_similar_pairs, semantic_search
+    from ._loading.names import resolve_model
+    from ._registry.manager import get_plugin_manager, register_plugin, reset_plugin_manager, unregister_plugin
     from .hookspecs import hookimpl, hookspec

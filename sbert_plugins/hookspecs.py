@@ -49,3 +49,10 @@ def sbert_chunkers() -> dict[str, Callable]:  # type: ignore[empty-body]
 @hookspec
 def sbert_vector_stores() -> dict[str, Callable]:  # type: ignore[empty-body]
     """Return ``{name: factory(encoder, **options) -> VectorStore}``."""
+
+
+# the hook names, for code that asks the manager for one hook's contributions
+RESOLVE_MODEL = sbert_resolve_model.__name__
+POOLING_STRATEGIES = sbert_pooling_strategies.__name__
+CHUNKERS = sbert_chunkers.__name__
+VECTOR_STORES = sbert_vector_stores.__name__

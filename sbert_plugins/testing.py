@@ -19,9 +19,9 @@ from typing import Any
 
 import numpy as np
 
-from ._errors import ConfigError, InputError, LongTextWarning
-from ._options import check_long_texts
-from ._validation import validate_texts
+from ._base.errors import ConfigError, InputError, LongTextWarning
+from ._base.options import check_long_texts
+from ._base.validation import validate_texts
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 # the tiny model's vocabulary (besides letters and digits)
@@ -163,8 +163,8 @@ def make_tiny_model(
     import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined]
 
-    from ._encoder import SentenceEncoder
-    from ._loading import make_pooling
+    from ._encoding.encoder import SentenceEncoder
+    from ._loading.plugin_functions import make_pooling
     from .models import Normalize, Transformer
 
     folder = Path(folder)

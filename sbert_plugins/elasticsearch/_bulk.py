@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from sbert_plugins import Document, Failure, IngestReport, StoreAuthError
+from sbert_plugins import Document, Failure, IngestReport, StoreAuthError, report_existing_id
 
 from ._client import es_errors
 
@@ -173,11 +173,8 @@ class BulkSender:
             self.acked.add(doc_id)
             self.report.indexed += 1
             self.report.indexed_ids.append(doc_id)
-        elif info.get("status") == 409 and self.policy == "skip":
-            (self.report.duplicates if repeated else self.report.skipped).append(doc_id)
-        elif info.get("status") == 409:
-            what = "duplicate id within this ingest" if repeated else "id already in the index"
-            self._fail(doc_id, f"{what} (on_duplicate='fail')", "duplicate" if repeated else "exists")
+        elif info.get("status") == 409:  # op_type=create under skip / fail: the id exists
+            report_existing_id(self.report, doc_id, self.policy, repeated=repeated)
         else:
             self._fail(doc_id, reason_of(info), "rejected")
 

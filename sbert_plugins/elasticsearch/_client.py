@@ -17,7 +17,7 @@ from sbert_plugins import StoreAuthError, StoreUnavailableError, VectorStoreErro
 
 URL_ENV = "SBERT_ES_URL"
 DEFAULT_URL = "http://127.0.0.1:9200"
-START_HINT = "start one with `bash integrations/elasticsearch/es.sh start` or pass the right URL"
+START_HINT = "start a server (docs/elasticsearch.md, 'The servers', or Elastic's install guide) or pass the right URL"
 _PLAIN_JSON = {"accept": "application/json", "content-type": "application/json"}
 
 

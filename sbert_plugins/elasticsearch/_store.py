@@ -280,26 +280,25 @@ class ElasticsearchStore:
 
     def delete(self, ids: Sequence[str]) -> int:
         """Delete documents by id; returns how many existed."""
-        from elasticsearch import helpers
-
-        actions = [{"_op_type": "delete", "_index": self.index, "_id": i} for i in ids]
-        with self._errors("deleting documents"):
-            results = list(helpers.streaming_bulk(self.client, actions, raise_on_error=False, refresh=True))
-        return sum(1 for ok, _ in results if ok)
+        return self._bulk_by_id("deleting documents", ids, {"_op_type": "delete"})
 
     def update_metadata(self, ids: Sequence[str], fields: Mapping[str, Any]) -> int:
         """Set metadata fields without re-embedding; returns how many documents were updated."""
-        from elasticsearch import helpers
-
         if self.text_field in fields or self.vector_field in fields:
             raise InputError(
                 f"update_metadata cannot change {self.text_field!r} or {self.vector_field!r}: the "
                 "vector depends on the text; re-ingest the document instead"
             )
-        actions = [{"_op_type": "update", "_index": self.index, "_id": i, "doc": dict(fields)} for i in ids]
-        with self._errors("updating metadata"):
-            results = list(helpers.streaming_bulk(self.client, actions, raise_on_error=False, refresh=True))
-        return sum(1 for ok, _ in results if ok)
+        return self._bulk_by_id("updating metadata", ids, {"_op_type": "update", "doc": dict(fields)})
+
+    def _bulk_by_id(self, what: str, ids: Sequence[str], action: Mapping[str, Any]) -> int:
+        """One bulk action per id (refreshed after); returns how many succeeded (a missing id fails)."""
+        from elasticsearch import helpers
+
+        actions = ({**action, "_index": self.index, "_id": i} for i in ids)
+        with self._errors(what):
+            results = helpers.streaming_bulk(self.client, actions, raise_on_error=False, refresh=True)
+            return sum(1 for ok, _ in results if ok)
 
     # -- filters, counts ---------------------------------------------------------
     def _filters(self, filter: Filters, raw_filter: RawFilter, stored: Mapping[str, Any]) -> bodies.Clauses:

@@ -1,12 +1,12 @@
 """Composable torch modules: Transformer -> Pooling -> (Dense) -> (Normalize).
 
 Each module is handed its configuration (pooling gets its functions) and looks
-nothing up; reading model folders is the loading layer's job (``_loading.py``).
+nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, Pooling, PoolingFn
-from ._transformer import ST_CONFIG, Transformer
+from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
 
 __all__ = [
     "ACTIVATIONS",
@@ -18,4 +18,5 @@ __all__ = [
     "Pooling",
     "PoolingFn",
     "Transformer",
+    "hf_progress_bars_off",
 ]

@@ -8,7 +8,7 @@ from typing import Any
 
 from torch import nn
 
-from .._errors import ModelLoadError
+from .._base.errors import ModelLoadError
 
 # sentence-transformers stores the activation as a dotted class path; only these are built (no imports by name).
 ACTIVATIONS: dict[str, type[nn.Module]] = {

@@ -16,7 +16,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._errors import ConfigError
+from .._base.errors import ConfigError
 
 PoolingFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 

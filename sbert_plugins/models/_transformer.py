@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,20 @@ def _quiet_length_warning() -> None:
             logger.addFilter(_DropLengthWarning())
 
 
+@contextlib.contextmanager
+def hf_progress_bars_off() -> Iterator[None]:
+    """Hugging Face's per-file progress bars off while loading or saving local files, restored after."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
+
+
 class Transformer(nn.Module):
     """Wraps a transformers model + tokenizer; fills ``features['token_embeddings']`` (float32)."""
 
@@ -54,17 +69,10 @@ class Transformer(nn.Module):
         return int(self.auto_model.config.hidden_size)
 
     def save(self, folder: str | Path) -> None:
-        from transformers.utils import logging as hf_logging
-
         folder = Path(folder)
-        enabled = hf_logging.is_progress_bar_enabled()
-        hf_logging.disable_progress_bar()
-        try:
+        with hf_progress_bars_off():
             self.auto_model.save_pretrained(str(folder))
             self.tokenizer.save_pretrained(str(folder))
-        finally:
-            if enabled:
-                hf_logging.enable_progress_bar()
         config = {"max_seq_length": self.max_seq_length, "do_lower_case": self.do_lower_case}
         (folder / ST_CONFIG).write_text(json.dumps(config, indent=2))
 

@@ -6,8 +6,8 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .._data import load_sts, read_tsv
-from .._errors import ConfigError
+from .._base.errors import ConfigError
+from .._base.eval_data import load_sts, read_tsv
 
 NLI_LABELS = {"contradiction": 0, "entailment": 1, "neutral": 2}
 

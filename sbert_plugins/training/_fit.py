@@ -15,9 +15,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .._encoder import SentenceEncoder
-from .._errors import ConfigError
-from .._evaluation import evaluate_pairs
+from .._base.errors import ConfigError
+from .._encoding.encoder import SentenceEncoder
+from .._features.evaluation import evaluate_pairs
 from ._examples import InputExample, columns
 
 log = logging.getLogger("sbert_plugins.training")
@@ -242,7 +242,7 @@ def _autocast(run: _Run) -> contextlib.AbstractContextManager[Any]:
     if run.autocast is None:
         return contextlib.nullcontext()
     if run.encoder.device.type == "cpu":
-        from .._cpu import prepare_bf16_cpu
+        from .._base.cpu import prepare_bf16_cpu
 
         prepare_bf16_cpu()
     return torch.autocast(run.encoder.device.type, dtype=run.autocast)

@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from .._errors import ConfigError
+from .._base.errors import ConfigError
 
 if TYPE_CHECKING:
-    from .._encoder import SentenceEncoder
+    from .._encoding.encoder import SentenceEncoder
 
 Features = list[dict[str, torch.Tensor]]
 

@@ -1,0 +1,33 @@
+"""``sbert precision``: what ``dtype="auto"`` picks on this CPU, from the verdict cached per machine."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("precision", help="what dtype=auto picks on this CPU, and the cached measurements")
+    p.add_argument("--remeasure", action="store_true", help="forget the cached verdicts and measure again")
+    p.set_defaults(func=cmd_precision)
+
+
+def cmd_precision(args: argparse.Namespace) -> int:
+    """What dtype='auto' picks on this CPU, from the cached verdict (measured now if missing)."""
+    from .._base import cpu as _cpu
+
+    if args.remeasure:
+        removed = _cpu.forget()
+        print(f"{'removed' if removed else 'no'} cached verdicts at {_cpu.verdict_path()}")
+    from .._encoding.precision import auto_cpu_dtype, matmul_gflops
+
+    print(f"CPU: {_cpu.cpu_model()}; native bf16 (AMX / AVX512-BF16): {'yes' if _cpu.has_native_bf16() else 'no'}")
+    forced = _cpu.forced_cpu_dtype()
+    if forced:
+        print(f"${_cpu.DTYPE_ENV}={forced}: auto takes it without measuring")
+    elif _cpu.has_native_bf16():
+        print(f"AMX traps: {'yes (oneDNN capped)' if _cpu.amx_traps() else 'no'}")
+        fp32, bf16 = matmul_gflops("float32"), matmul_gflops("bfloat16")
+        print(f"matmul GFLOP/s: float32 {fp32:.1f}, bfloat16 {bf16:.1f} ({bf16 / fp32:.2f}x)")
+    print(f"dtype='auto' on CPU: {auto_cpu_dtype()}  (cache: {_cpu.verdict_path()})")
+    return 0

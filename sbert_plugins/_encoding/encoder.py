@@ -1,0 +1,283 @@
+"""SentenceEncoder: the one SBERT encoder every host uses."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._base.errors import ConfigError
+from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts
+from .._base.validation import validate_texts
+from .._base.version import __version__
+from .._loading.folders import folder_fingerprint, load_modules, read_prompts
+from .._loading.names import resolve_model
+from .._loading.plugin_functions import Chunker, chunker_function, make_pooling
+from ..models import Normalize, Pooling, Transformer
+from .encode_loop import embed_texts
+from .precision import TORCH_DTYPES, resolve_device, resolve_dtype
+
+_PROGRESS_MIN = 2000
+_DEFAULT_BATCH = {"cuda": 256, "cpu": 64}
+
+
+class SentenceEncoder(nn.Sequential):
+    """Transformer -> Pooling -> [Dense] -> [Normalize], loaded offline.
+
+    ``model`` is a name (packaged or added by a plugin) or a folder (sentence-transformers
+    format or a plain transformers checkpoint); see ``resolve_model`` for the rule.
+    Every other keyword is an encode option with the shared default (``EncodeOptions``):
+    ``pooling`` / ``normalize`` override the folder's, ``long_texts`` decides what happens
+    to texts over ``max_seq_length`` tokens (``warn``, ``error``, ``chunk`` with ``chunker``),
+    ``dtype`` / ``device`` / ``batch_size`` default to what suits the hardware.
+    """
+
+    def __init__(
+        self,
+        model: str | os.PathLike[str] = DEFAULT_MODEL,
+        *,
+        modules: Sequence[nn.Module] | None = None,
+        pooling: str | Sequence[str] | None = None,
+        normalize: bool | None = None,
+        batch_size: int | None = None,
+        dtype: str = "auto",
+        device: str = "auto",
+        long_texts: str = "warn",
+        chunker: str = "sentences",
+        max_seq_length: int | None = None,
+    ) -> None:
+        options = EncodeOptions(
+            model=os.fspath(model) if modules is None else "custom",
+            pooling=pooling if pooling is None or isinstance(pooling, str) else tuple(pooling),
+            normalize=normalize,
+            batch_size=batch_size,
+            dtype=dtype,
+            device=device,
+            long_texts=long_texts,
+            chunker=chunker,
+            max_seq_length=max_seq_length,
+        )
+        folder = None
+        if modules is None:
+            folder = resolve_model(model)
+            modules = load_modules(folder, max_seq_length)
+        super().__init__(*modules)
+        self.options = options
+        self.name = str(model) if folder is not None else "custom"
+        self.folder = folder
+        self.shared = False  # set by shared_encoder(): other hosts hold this object
+        self._fingerprint: str | None = None
+        self._chunker: Chunker | None = None
+        self.prompts, self.default_prompt_name = read_prompts(folder)
+        self._configure(options)
+
+    def _configure(self, options: EncodeOptions) -> None:
+        if options.pooling is not None:
+            index = next(i for i, m in enumerate(self) if isinstance(m, Pooling))
+            self[index] = make_pooling(self.transformer.dimension, options.pooling)
+        if options.normalize is not None:
+            self._set_normalize(options.normalize)
+        if options.max_seq_length is not None:
+            self.transformer.max_seq_length = options.max_seq_length
+        target = resolve_device(options.device)
+        self.to(target)
+        self.set_dtype(resolve_dtype(options.dtype, target))
+        self.batch_size = options.batch_size or _DEFAULT_BATCH.get(target.type, 64)
+        self.long_texts = options.long_texts
+        self.chunker = options.chunker
+        self.eval()
+
+    # -- structure ---------------------------------------------------------
+    @property
+    def transformer(self) -> Transformer:
+        module = self[0]
+        assert isinstance(module, Transformer)
+        return module
+
+    @property
+    def pooling(self) -> Pooling:
+        return next(m for m in self if isinstance(m, Pooling))
+
+    @property
+    def normalize(self) -> bool:
+        return isinstance(self[-1], Normalize)
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    @property
+    def max_seq_length(self) -> int:
+        return self.transformer.max_seq_length
+
+    @property
+    def tokenizer(self) -> Any:
+        return self.transformer.tokenizer
+
+    @property
+    def dimension(self) -> int:
+        dim = self.pooling.output_dimension
+        for module in self:
+            dim = getattr(module, "out_features", dim)
+        return int(dim)
+
+    def set_dtype(self, dtype: str) -> None:
+        """Hold the transformer's weights in ``dtype`` (a resolved name: float32, bfloat16, float16).
+
+        Pooling and the heads compute in float32 either way. ``fit`` uses this to train float32
+        master weights of an encoder whose ``dtype="auto"`` chose 16 bits, and to give them back."""
+        self.transformer.auto_model.to(TORCH_DTYPES[dtype])
+        self.dtype_name = dtype
+
+    def _set_normalize(self, on: bool) -> None:
+        if on and not self.normalize:
+            self.append(Normalize())
+        elif not on and self.normalize:
+            del self[len(self) - 1]
+
+    def copy(self) -> SentenceEncoder:
+        """An independent copy (same weights, not shared), e.g. to fine-tune without touching other hosts."""
+        twin = copy.deepcopy(self)
+        twin.shared = False
+        return twin
+
+    # -- identity ----------------------------------------------------------
+    @property
+    def fingerprint(self) -> str:
+        """Short sha256 of the weights and configs: same value <=> same embedding space."""
+        if self._fingerprint is None:
+            if self.folder is not None:
+                self._fingerprint = folder_fingerprint(self.folder)
+            else:
+                digest = hashlib.sha256()
+                for key, tensor in self.state_dict().items():
+                    digest.update(key.encode())
+                    digest.update(tensor.detach().float().cpu().numpy().tobytes())
+                self._fingerprint = digest.hexdigest()[:16]
+        return self._fingerprint
+
+    def mark_modified(self) -> None:
+        """Call after changing weights (training) so the fingerprint is recomputed."""
+        self.folder, self._fingerprint = None, None
+
+    def contract(self) -> dict[str, Any]:
+        """What a stored vector depends on; vector stores check it before use."""
+        return {
+            "model": self.name,
+            "fingerprint": self.fingerprint,
+            "dims": self.dimension,
+            "pooling": "+".join(self.pooling.modes),
+            "normalize": self.normalize,
+            "max_seq_length": self.max_seq_length,
+            "prompts": dict(self.prompts),
+            # informative only (stores do not compare it): bf16 and fp32 vectors of one model are
+            # interchangeable for search (min cosine 0.9998 measured), but an index should say which built it
+            "dtype": self.dtype_name,
+        }
+
+    # -- encoding ----------------------------------------------------------
+    def _prefix(self, prompt_name: str | None, prompt: str | None) -> str:
+        if prompt is not None and prompt_name is not None:
+            raise ConfigError("give prompt= or prompt_name=, not both")
+        if prompt is not None:
+            return prompt
+        name = prompt_name or self.default_prompt_name
+        if name is None:
+            return ""
+        if name not in self.prompts:
+            raise ConfigError(
+                f"prompt_name={name!r} is not declared by model {self.name!r}; it has {sorted(self.prompts)}"
+            )
+        return self.prompts[name]
+
+    def chunker_fn(self) -> Chunker:
+        if self._chunker is None:
+            self._chunker = chunker_function(self.chunker)
+        return self._chunker
+
+    def encode(
+        self,
+        texts: str | Iterable[str],
+        batch_size: int | None = None,
+        *,
+        normalize: bool = False,
+        convert_to: str = "numpy",
+        show_progress_bar: bool | None = None,
+        long_texts: str | None = None,
+        allow_empty: bool = False,
+        unicode_errors: str = "strict",
+        prompt_name: str | None = None,
+        prompt: str | None = None,
+    ) -> Any:
+        """Embed texts: ``(n, dimension)`` float32 in input order (``(dimension,)`` for one str).
+
+        ``convert_to='numpy'`` gives a numpy array; ``'torch'`` a tensor on the encoder's
+        device (so similarity search can stay on the GPU). ``normalize=True`` L2-normalises
+        even if the model has no Normalize module. ``prompt_name`` picks a prompt the model
+        declares (its ``default_prompt_name`` applies otherwise); ``prompt`` gives one directly.
+        """
+        if convert_to not in ("numpy", "torch"):
+            raise ConfigError(f"convert_to={convert_to!r}; use 'numpy' or 'torch'")
+        size = check_batch_size(batch_size) or self.batch_size
+        policy = check_long_texts(long_texts) if long_texts is not None else self.long_texts
+        single = isinstance(texts, str)
+        items = validate_texts(texts, allow_empty=allow_empty, unicode_errors=unicode_errors)
+        prefix = self._prefix(prompt_name, prompt)
+        if prefix:
+            items = [prefix + t for t in items]
+        if items:
+            chunker = self.chunker_fn() if policy == "chunk" else None
+            progress = self._progress(show_progress_bar, items)
+            out = embed_texts(self, items, size, policy, chunker, progress)
+        else:
+            out = torch.empty((0, self.dimension), dtype=torch.float32, device=self.device)
+        if normalize and not self.normalize:
+            out = nn.functional.normalize(out, p=2, dim=-1)
+        if single:
+            out = out[0]
+        return out.cpu().numpy() if convert_to == "numpy" else out
+
+    @staticmethod
+    def _progress(flag: bool | None, items: list[str]) -> bool:
+        if flag is None:
+            return len(items) >= _PROGRESS_MIN and sys.stderr.isatty()
+        return bool(flag)
+
+    def forward_features(self, features: dict[str, Any]) -> dict[str, Any]:
+        """Run all modules on tokenized features (training uses this with grad)."""
+        for module in self:
+            features = module(features)
+        return features
+
+    # -- persistence -------------------------------------------------------
+    def save(self, folder: str | os.PathLike[str]) -> Path:
+        """Write a sentence-transformers-compatible folder (safetensors weights)."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        spec = []
+        for idx, module in enumerate(self):
+            kind = type(module).__name__
+            path = "" if idx == 0 else f"{idx}_{kind}"
+            module.save(folder / path if path else folder)  # type: ignore[operator]
+            spec.append({"idx": idx, "name": str(idx), "path": path, "type": f"sentence_transformers.models.{kind}"})
+        (folder / "modules.json").write_text(json.dumps(spec, indent=2))
+        config: dict[str, Any] = {"__version__": {"sbert_plugins": __version__}, "similarity_fn_name": "cosine"}
+        if self.prompts:
+            config.update(prompts=self.prompts, default_prompt_name=self.default_prompt_name)
+        (folder / "config_sentence_transformers.json").write_text(json.dumps(config, indent=2))
+        return folder
+
+    def __repr__(self) -> str:
+        return (
+            f"SentenceEncoder(model={self.name!r}, dims={self.dimension}, pooling={self.pooling.modes}, "
+            f"normalize={self.normalize}, max_seq_length={self.max_seq_length}, dtype={self.dtype_name!r}, "
+            f"device={str(self.device)!r})"
+        )

@@ -1,0 +1,108 @@
+"""Device and dtype choice: ``"auto"`` means the fastest precision this hardware runs natively.
+
+* CUDA: float16 (tensor cores; pooling and normalisation stay float32).
+* CPU: bfloat16 only where the CPU has native bf16 (AMX / AVX512-BF16) *and* a bf16
+  matmul beats float32 by 1.3x; float32 otherwise. The timings are measured once per
+  machine and cached (``_cpu``: ``sbert precision`` shows them); ``$SBERT_PLUGINS_CPU_DTYPE``
+  decides without measuring.
+* An explicit 16-bit dtype on a CPU where it is measured much slower than float32
+  (measured on an AVX2-only AMD EPYC: 10 GFLOP/s bf16 vs 113 fp32) warns with the numbers.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+import warnings
+
+import torch
+
+from .._base.cpu import cached, cpu_model, forced_cpu_dtype, has_native_bf16, prepare_bf16_cpu, remember
+from .._base.errors import ConfigError, PrecisionWarning
+
+TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+_AUTO_GAIN = 1.3  # bf16 must be this much faster to be chosen automatically
+_SLOW = 2.0  # an explicit dtype this much slower than float32 gets a PrecisionWarning
+
+
+def resolve_device(device: str) -> torch.device:
+    """A torch device for a checked option value; 'cuda' without CUDA is a clear error, not a crash later."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    chosen = torch.device(device)
+    if chosen.type == "cuda" and not torch.cuda.is_available():
+        raise ConfigError(
+            f"device={device!r}, but torch {torch.__version__} sees no CUDA device (no GPU, no driver, or a "
+            "CPU-only build); use device='cpu' or 'auto'"
+        )
+    if chosen.type == "cuda" and chosen.index is not None and chosen.index >= torch.cuda.device_count():
+        raise ConfigError(f"device={device!r}, but only {torch.cuda.device_count()} CUDA device(s) exist")
+    if chosen.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"device={device!r}, but MPS is not available here; use 'cpu' or 'auto'")
+    return chosen
+
+
+@functools.lru_cache(maxsize=4)
+def cpu_matmul_gflops(dtype_name: str) -> float:
+    """A (128 x 384) @ (384 x 768) matmul rate on this CPU, best of 5 (measured once per process).
+
+    Small on purpose: it runs before a model is used, and emulated bf16 can be ~100x slower."""
+    dtype = TORCH_DTYPES[dtype_name]
+    if dtype != torch.float32:
+        prepare_bf16_cpu()
+    a = torch.randn(128, 384).to(dtype)
+    b = torch.randn(768, 384).to(dtype)
+    for _ in range(2):  # warm-up: kernel selection, thread pool
+        torch.nn.functional.linear(a, b)
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        torch.nn.functional.linear(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * 128 * 384 * 768 / max(best, 1e-9) / 1e9
+
+
+def matmul_gflops(dtype_name: str) -> float:
+    """``cpu_matmul_gflops`` as measured once on this machine (cached across processes)."""
+    known = cached(f"gflops_{dtype_name}")
+    if isinstance(known, (int, float)) and known > 0:
+        return float(known)
+    rate = cpu_matmul_gflops(dtype_name)
+    remember(f"gflops_{dtype_name}", round(rate, 3))
+    return rate
+
+
+def auto_cpu_dtype() -> str:
+    """What ``dtype="auto"`` means on this CPU."""
+    forced = forced_cpu_dtype()
+    if forced is not None:
+        return forced
+    if not has_native_bf16():
+        return "float32"  # no native bf16: emulated bf16 is always slower
+    fast = matmul_gflops("bfloat16") >= _AUTO_GAIN * matmul_gflops("float32")
+    return "bfloat16" if fast else "float32"
+
+
+def _warn_if_slow(dtype: str) -> None:
+    low, full = matmul_gflops(dtype), matmul_gflops("float32")
+    if full > _SLOW * low:
+        native = "" if has_native_bf16() else " (the CPU has neither AMX nor AVX512-BF16)"
+        warnings.warn(
+            f"dtype={dtype!r} runs {full / low:.0f}x slower than float32 on this CPU ({cpu_model()}{native}): "
+            f"measured {low:.1f} vs {full:.1f} GFLOP/s for a matmul. Use dtype='float32' or 'auto'.",
+            PrecisionWarning,
+            stacklevel=4,
+        )
+
+
+def resolve_dtype(dtype: str, device: torch.device) -> str:
+    """The concrete dtype name for a checked option value on ``device``."""
+    if dtype == "auto":
+        if device.type == "cuda":
+            return "float16"
+        dtype = auto_cpu_dtype() if device.type == "cpu" else "float32"
+    elif device.type == "cpu" and dtype != "float32":
+        _warn_if_slow(dtype)
+    if device.type == "cpu" and dtype != "float32":
+        prepare_bf16_cpu()  # a cached verdict skips the timing, and with it the cap it used to set
+    return dtype

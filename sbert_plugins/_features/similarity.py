@@ -1,0 +1,170 @@
+"""Similarity utilities from the paper: cosine, paraphrase mining, semantic search.
+
+Everything works in row chunks, so 100k sentences never need an n x n matrix, and
+runs where the embeddings are: a CUDA tensor (``encode(..., convert_to="torch")`` on a
+GPU encoder) is searched on the GPU. Results are exact.
+"""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from .._base.errors import ConfigError, EmbeddingContractError, InputError
+
+_CHUNK_ELEMENTS = 1 << 24  # scores held at once: 16M floats (64 MB) per chunk
+_ROW_CANDIDATES = 256  # per-row top-m used to bound a chunk's k-th score
+
+
+def _as_tensor(x: Any, name: str) -> torch.Tensor:
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(x)
+    elif not isinstance(x, torch.Tensor):
+        try:
+            x = torch.as_tensor(np.asarray(x, dtype=np.float32))
+        except (TypeError, ValueError) as exc:
+            raise InputError(f"{name} must be a 2-D array of embeddings, got {type(x).__name__}") from exc
+    if x.dim() == 1:
+        x = x.unsqueeze(0)
+    if x.dim() != 2:
+        raise InputError(f"{name} must be 1-D or 2-D, got shape {tuple(x.shape)}")
+    x = x.float()
+    finite = torch.isfinite(x).all(dim=1)
+    if not bool(finite.all()):
+        rows = torch.nonzero(~finite).flatten()[:10].tolist()
+        raise InputError(f"{name} has NaN or infinite values in row(s) {rows}; drop or re-embed them", indices=rows)
+    return x
+
+
+def _unit(x: Any, name: str) -> torch.Tensor:
+    return torch.nn.functional.normalize(_as_tensor(x, name), p=2, dim=1)
+
+
+def _check_dims(a: torch.Tensor, b: torch.Tensor) -> None:
+    if a.shape[1] != b.shape[1]:
+        raise EmbeddingContractError(
+            f"dimension mismatch: {a.shape[1]} vs {b.shape[1]}; both sides must come from the same model"
+        )
+
+
+def _check_top_k(top_k: Any) -> int:
+    if not isinstance(top_k, numbers.Integral) or isinstance(top_k, bool) or top_k < 1:
+        raise ConfigError(f"top_k={top_k!r}: use an int >= 1")
+    return int(top_k)
+
+
+def cos_sim(a: Any, b: Any) -> torch.Tensor:
+    """Cosine similarity matrix ``(len(a), len(b))``."""
+    a, b = _unit(a, "a"), _unit(b, "b")
+    _check_dims(a, b)
+    return a @ b.T.to(a.device)
+
+
+def dot_score(a: Any, b: Any) -> torch.Tensor:
+    """Dot-product matrix ``(len(a), len(b))`` (equals cosine for unit-length embeddings)."""
+    a, b = _as_tensor(a, "a"), _as_tensor(b, "b")
+    _check_dims(a, b)
+    return a @ b.T.to(a.device)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One search result: ``corpus_id`` indexes the corpus, ``score`` is cosine."""
+
+    corpus_id: int
+    score: float
+
+
+def semantic_search(
+    query_embeddings: Any,
+    corpus_embeddings: Any,
+    top_k: int = 10,
+    query_chunk_size: int = 1000,
+    corpus_chunk_size: int = 50000,
+) -> list[list[Hit]]:
+    """Top-k corpus entries by cosine for each query, best first."""
+    k = _check_top_k(top_k)
+    queries = _unit(query_embeddings, "query_embeddings")
+    corpus = _unit(corpus_embeddings, "corpus_embeddings").to(queries.device)
+    _check_dims(queries, corpus)
+    k = min(k, len(corpus))
+    results: list[list[Hit]] = []
+    for qs in range(0, len(queries), query_chunk_size):
+        q = queries[qs : qs + query_chunk_size]
+        best_s = torch.full((len(q), 0), float("-inf"), device=q.device)
+        best_i = torch.zeros((len(q), 0), dtype=torch.long, device=q.device)
+        for cs in range(0, len(corpus), corpus_chunk_size):
+            scores = q @ corpus[cs : cs + corpus_chunk_size].T
+            s, i = scores.topk(min(k, scores.shape[1]), dim=1)
+            best_s, pos = torch.cat([best_s, s], 1).topk(min(k, best_s.shape[1] + s.shape[1]), dim=1)
+            best_i = torch.cat([best_i, i + cs], 1).gather(1, pos)
+        rows = zip(best_s.cpu().tolist(), best_i.cpu().tolist(), strict=True)
+        results.extend([[Hit(int(i), float(s)) for s, i in zip(rs, ri, strict=True)] for rs, ri in rows])
+    return results
+
+
+def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Entries of a score chunk that can still be in the global top k: every finite entry at or above a
+    bound that is <= the chunk's k-th value and the global k-th so far (ties included, so the final
+    tie-break is exact). The bound is the k-th value among each row's top ``m`` entries; a row whose
+    m-th entry still reaches the bound may hold more, and only those rows are scanned in full."""
+    m = min(k, scores.shape[1], _ROW_CANDIDATES)
+    values, columns = scores.topk(m, dim=1)
+    flat = values.flatten()
+    bound = float(flat.topk(k).values[-1]) if flat.numel() >= k else float("-inf")
+    threshold = max(bound, floor)
+    full = values[:, -1] >= threshold if m < scores.shape[1] else torch.zeros_like(values[:, 0], dtype=torch.bool)
+    keep = (values >= threshold) & torch.isfinite(values) & ~full[:, None]
+    found_values, found_rows, found_columns = [values[keep]], [torch.nonzero(keep)[:, 0]], [columns[keep]]
+    if bool(full.any()):
+        rows = torch.nonzero(full).flatten()
+        sub = scores[rows]
+        hits = torch.nonzero((sub >= threshold) & torch.isfinite(sub))
+        found_values.append(sub[hits[:, 0], hits[:, 1]])
+        found_rows.append(rows[hits[:, 0]])
+        found_columns.append(hits[:, 1])
+    width = scores.shape[1]
+    return torch.cat(found_values), torch.cat(found_rows) * width + torch.cat(found_columns)
+
+
+def _merge(
+    best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int
+) -> tuple[np.ndarray, ...]:
+    """The k best of the union, ordered by score (descending), then i, then j."""
+    s = np.concatenate([best[0], values])
+    a = np.concatenate([best[1], i])
+    b = np.concatenate([best[2], j])
+    order = np.lexsort((b, a, -s))[:k]
+    return s[order], a[order], b[order]
+
+
+def most_similar_pairs(
+    embeddings: Any, top_k: int = 100, chunk_size: int | None = None
+) -> list[tuple[float, int, int]]:
+    """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
+
+    Rows are scored in chunks against all rows (memory ``O(chunk_size * n)``); each
+    chunk contributes only entries at or above the global k-th score found so far.
+    Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
+    """
+    k = _check_top_k(top_k)
+    x = _unit(embeddings, "embeddings")
+    n = len(x)
+    if n < 2:
+        return []
+    rows = max(1, min(chunk_size or n, _CHUNK_ELEMENTS // n))
+    best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
+    for start in range(0, n - 1, rows):
+        # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
+        scores = x[start : start + rows] @ x[start:].T
+        block = torch.arange(len(scores), device=x.device)
+        scores.masked_fill_(block[:, None] >= torch.arange(scores.shape[1], device=x.device)[None, :], float("-inf"))
+        floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")
+        values, flat = (t.cpu().numpy() for t in _chunk_candidates(scores, k, floor))
+        width = scores.shape[1]
+        best = _merge(best, values, start + flat // width, start + flat % width, k)
+    return [(float(s), int(i), int(j)) for s, i, j in zip(*best, strict=True)]

@@ -1,0 +1,47 @@
+"""Paraphrase mining and semantic search against brute force."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support import brute_force_pairs
+
+from sbert_plugins import EmbeddingContractError, cos_sim, most_similar_pairs, semantic_search
+
+
+@pytest.fixture()
+def vectors():
+    return np.random.default_rng(0).normal(size=(300, 16)).astype(np.float32)
+
+
+def test_cos_sim_matches_numpy(vectors):
+    a, b = vectors[:5], vectors[5:9]
+    expected = (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T
+    np.testing.assert_allclose(cos_sim(a, b).numpy(), expected, atol=1e-6)
+
+
+def test_most_similar_pairs_exact_top(vectors):
+    got = most_similar_pairs(vectors, top_k=20, chunk_size=37)
+    expected = brute_force_pairs(vectors)[:20]
+    assert [(i, j) for _, i, j in got[:5]] == [(i, j) for _, i, j in expected[:5]]
+    assert len({(i, j) for _, i, j in got}) == 20
+    assert all(i < j for _, i, j in got)
+
+
+def test_most_similar_pairs_small_inputs():
+    assert most_similar_pairs(np.ones((1, 4), dtype=np.float32)) == []
+    pairs = most_similar_pairs(np.eye(3, dtype=np.float32) + 0.1, top_k=10)
+    assert len(pairs) == 3
+
+
+def test_semantic_search_matches_brute_force(vectors):
+    queries, corpus = vectors[:7], vectors[7:]
+    hits = semantic_search(queries, corpus, top_k=5, query_chunk_size=3, corpus_chunk_size=50)
+    sims = cos_sim(queries, corpus).numpy()
+    for row, result in zip(sims, hits, strict=False):
+        assert [h.corpus_id for h in result] == list(np.argsort(-row)[:5])
+
+
+def test_dims_mismatch_is_clear(vectors):
+    with pytest.raises(EmbeddingContractError, match="dimension mismatch: 16 vs 8"):
+        semantic_search(vectors[:2], np.zeros((3, 8), dtype=np.float32))
