@@ -14,7 +14,7 @@ import numpy as np
 from .._base.documents import Document
 from .._base.errors import EmbeddingContractError, InputError
 from .._base.filters import Filter, as_filter
-from .._base.protocols import Encoder, Failure, IngestReport, SearchResult
+from .._base.protocols import Encoder, IngestReport, SearchResult
 from .ingest import check_duplicate_policy, document_windows, embed_documents, query_prompt_name, report_existing_id
 from .similarity import semantic_search
 
@@ -152,4 +152,3 @@ class InMemoryStore:
         vector = self.encoder.encode([query], prompt_name=query_prompt_name(self.encoder.prompts))
         hits = semantic_search(vector, rows, top_k=k)[0]
         return [SearchResult(ids[h.corpus_id], h.score, dict(self._docs[ids[h.corpus_id]][1])) for h in hits]
-

@@ -27,8 +27,8 @@ from typing import Any
 
 import pluggy
 
-from .._base.errors import PluginError, SbertPluginsError
 from .. import hookspecs
+from .._base.errors import PluginError, SbertPluginsError
 
 ENTRY_POINT_GROUP = "sbert_plugins"
 DISABLE_ENV = "SBERT_PLUGINS_DISABLE"  # comma-separated plugin names; "*" = every third-party plugin

@@ -154,9 +154,7 @@ def test_zero_downtime_reembed_swaps_alias(client, index_name, tiny_model_dir, m
 
 
 def test_server_down_at_start_is_clear():
-    with pytest.raises(
-        StoreUnavailableError, match=r"cannot reach Elasticsearch.*The servers"
-    ):
+    with pytest.raises(StoreUnavailableError, match=r"cannot reach Elasticsearch.*The servers"):
         connect("http://127.0.0.1:1", max_retries=0)
 
 
