@@ -77,6 +77,7 @@ __all__ = [
     "sentence_chunks",
     "shared_encoder",
     "shared_encoders",
+    "takes_encode_options",
     "text_problem",
     "token_window_chunks",
     "unregister_plugin",
@@ -117,7 +118,7 @@ _HOMES = {
         "query_prompt_name",
         "report_existing_id",
     ),
-    "._base.options": ("DEFAULT_MODEL", "OPTIONS", "EncodeOptions", "option_defaults"),
+    "._base.options": ("DEFAULT_MODEL", "OPTIONS", "EncodeOptions", "option_defaults", "takes_encode_options"),
     "._registry.manager": ("get_plugin_manager", "register_plugin", "reset_plugin_manager", "unregister_plugin"),
     "._base.protocols": ("DUPLICATE_POLICIES", "Encoder", "Failure", "IngestReport", "SearchResult", "VectorStore"),
     "._loading.names": ("resolve_model",),
@@ -163,7 +164,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     )
     from ._base.eval_data import data_dir, load_senteval, load_sts
     from ._base.filters import Filter
-    from ._base.options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults
+    from ._base.options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults, takes_encode_options
     from ._base.protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport, SearchResult, VectorStore
     from ._base.validation import text_problem, validate_texts
     from ._encoding.encoder import SentenceEncoder

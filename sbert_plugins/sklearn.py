@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 
 from sbert_plugins import (
-    DEFAULT_MODEL,
+    OPTIONS,
     EmbeddingContractError,
     EncodeOptions,
     Encoder,
     embedding_cache,
     require_extra,
     shared_encoder,
+    takes_encode_options,
     validate_texts,
 )
 
@@ -30,7 +31,6 @@ from sklearn.base import BaseEstimator, TransformerMixin  # noqa: E402
 from sklearn.utils.validation import check_is_fitted  # noqa: E402
 
 _STRING_REQUIRED = "Iterable over raw text documents expected, string object received."
-_OPTION_PARAMS = ("pooling", "normalize", "batch_size", "dtype", "device", "long_texts", "chunker", "max_seq_length")
 
 
 class SBERTTransformer(TransformerMixin, BaseEstimator):
@@ -43,30 +43,13 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
     by name (and checking its fingerprint) on unpickle.
     """
 
-    def __init__(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        pooling: str | list[str] | None = None,
-        normalize: bool | None = None,
-        batch_size: int | None = None,
-        dtype: str = "auto",
-        device: str = "auto",
-        long_texts: str = "warn",
-        chunker: str = "sentences",
-        max_seq_length: int | None = None,
-        cache: bool = True,
-        include_weights: bool = False,
-    ) -> None:
-        self.model = model
-        self.pooling = pooling
-        self.normalize = normalize
-        self.batch_size = batch_size
-        self.dtype = dtype
-        self.device = device
-        self.long_texts = long_texts
-        self.chunker = chunker
-        self.max_seq_length = max_seq_length
+    @takes_encode_options  # get_params() sees every option by name, with the shared default
+    def __init__(self, *, cache: bool = True, include_weights: bool = False, **options: Any) -> None:
+        unknown = sorted(set(options) - set(OPTIONS))
+        if unknown:  # what Python says for an unknown keyword (scikit-learn validates values in fit)
+            raise TypeError(f"SBERTTransformer() got unexpected keyword argument(s) {unknown}")
+        for name, option in OPTIONS.items():
+            setattr(self, name, options.get(name, option.default))
         self.cache = cache
         self.include_weights = include_weights
 
@@ -79,9 +62,7 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
         return tags
 
     def _options(self) -> EncodeOptions:
-        values = {name: getattr(self, name) for name in ("model", *_OPTION_PARAMS)}
-        if isinstance(values["pooling"], list):
-            values["pooling"] = tuple(values["pooling"])
+        values = {name: getattr(self, name) for name in OPTIONS}
         return EncodeOptions.from_mapping(values, where="SBERTTransformer")
 
     def _load(self) -> Encoder:

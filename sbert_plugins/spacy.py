@@ -26,6 +26,7 @@ from sbert_plugins import (
     option_defaults,
     require_extra,
     shared_encoder,
+    takes_encode_options,
     text_problem,
 )
 
@@ -43,38 +44,22 @@ DEFAULT_CONFIG: dict[str, Any] = {**option_defaults(), "spans": ["doc", "sents"]
 
 
 @Language.factory("sbert", default_config=DEFAULT_CONFIG)
+@takes_encode_options  # spaCy's config schema sees every option by name (typed Any: see below)
 def make_sbert_component(
     nlp: Language,
     name: str,
-    # The encode options are typed Any on purpose: confection would reject a bad value with its own
-    # message, while EncodeOptions checks them with the same ConfigError (naming value and fix) as every
-    # other host.
-    model: Any,
-    pooling: Any,
-    normalize: Any,
-    batch_size: Any,
-    dtype: Any,
-    device: Any,
-    long_texts: Any,
-    chunker: Any,
-    max_seq_length: Any,
+    *,
     spans: List[str],  # noqa: UP006
     bundle_model: bool,
+    **options: Any,
 ) -> SBERTComponent:
-    """Factory named by the ``spacy_factories`` entry point."""
-    values = {
-        "model": model,
-        "pooling": pooling,
-        "normalize": normalize,
-        "batch_size": batch_size,
-        "dtype": dtype,
-        "device": device,
-        "long_texts": long_texts,
-        "chunker": chunker,
-        "max_seq_length": max_seq_length,
-    }
-    options = EncodeOptions.from_mapping(values, where=_WHERE)
-    return SBERTComponent(nlp, name, options=options, spans=spans, bundle_model=bundle_model)
+    """Factory named by the ``spacy_factories`` entry point.
+
+    The encode options are typed Any on purpose: confection would reject a bad value with its own
+    message, while EncodeOptions checks them with the same ConfigError (naming value and fix) as every
+    other host."""
+    encode = EncodeOptions.from_mapping(options, where=_WHERE)
+    return SBERTComponent(nlp, name, options=encode, spans=spans, bundle_model=bundle_model)
 
 
 def register_extensions() -> None:

@@ -9,12 +9,13 @@ registered, or a CUDA device exists, is checked where the model loads.
 
 from __future__ import annotations
 
+import inspect
 import numbers
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, TypeVar
 
 from .errors import ConfigError
 
@@ -122,50 +123,39 @@ class Option:
     check: Callable[[Any], Any]
 
 
-OPTIONS: dict[str, Option] = {
-    option.name: option
-    for option in (
-        Option("model", DEFAULT_MODEL, "a packaged or plugin model name, or a local folder", check_model),
-        Option(
-            "pooling", None, "None = the model's own; or mean, max, cls, mean_sqrt_len, plugin modes", check_pooling
-        ),
-        Option(
-            "normalize", None, "None = the model's own; True/False forces unit-length vectors on/off", check_normalize
-        ),
-        Option("batch_size", None, "texts per forward pass; None = 64 on CPU, 256 on CUDA", check_batch_size),
-        Option("dtype", "auto", "auto (fastest native precision), float32, bfloat16, float16", check_dtype),
-        Option("device", "auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N, mps", check_device),
-        Option(
-            "long_texts",
-            "warn",
-            "over max_seq_length: warn (truncate + LongTextWarning), error, chunk",
-            check_long_texts,
-        ),
-        Option(
-            "chunker", "sentences", "how long_texts='chunk' splits: sentences, tokens, plugin chunkers", check_chunker
-        ),
-        Option("max_seq_length", None, "None = the model's own limit (tokens)", check_max_seq_length),
-    )
-}
+def _option(default: Any, help: str, check: Callable[[Any], Any]) -> Any:
+    return field(default=default, metadata={"help": help, "check": check})
 
 
 @dataclass(frozen=True)
 class EncodeOptions:
-    """A validated set of encode options; build it with keywords, every field has the shared default."""
+    """A validated set of encode options; build it with keywords, every field has the shared default.
 
-    model: str = DEFAULT_MODEL
-    pooling: str | tuple[str, ...] | None = None
-    normalize: bool | None = None
-    batch_size: int | None = None
-    dtype: str = "auto"
-    device: str = "auto"
-    long_texts: str = "warn"
-    chunker: str = "sentences"
-    max_seq_length: int | None = None
+    This class is the one place an option is declared: its field gives the name, default, help text
+    and check, and ``OPTIONS``, every host's parameters (``takes_encode_options``), the Spark params
+    and the CLI flags are derived from it. A new option is one field here."""
+
+    model: str = _option(DEFAULT_MODEL, "a packaged or plugin model name, or a local folder", check_model)
+    pooling: str | tuple[str, ...] | None = _option(
+        None, "None = the model's own; or mean, max, cls, mean_sqrt_len, plugin modes", check_pooling
+    )
+    normalize: bool | None = _option(
+        None, "None = the model's own; True/False forces unit-length vectors on/off", check_normalize
+    )
+    batch_size: int | None = _option(None, "texts per forward pass; None = 64 on CPU, 256 on CUDA", check_batch_size)
+    dtype: str = _option("auto", "auto (fastest native precision), float32, bfloat16, float16", check_dtype)
+    device: str = _option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N, mps", check_device)
+    long_texts: str = _option(
+        "warn", "over max_seq_length: warn (truncate + LongTextWarning), error, chunk", check_long_texts
+    )
+    chunker: str = _option(
+        "sentences", "how long_texts='chunk' splits: sentences, tokens, plugin chunkers", check_chunker
+    )
+    max_seq_length: int | None = _option(None, "None = the model's own limit (tokens)", check_max_seq_length)
 
     def __post_init__(self) -> None:
-        for field in fields(self):
-            object.__setattr__(self, field.name, OPTIONS[field.name].check(getattr(self, field.name)))
+        for f in fields(self):
+            object.__setattr__(self, f.name, f.metadata["check"](getattr(self, f.name)))
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any], where: str = "") -> EncodeOptions:
@@ -185,6 +175,35 @@ class EncodeOptions:
         return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "model"}
 
 
+OPTIONS: dict[str, Option] = {
+    f.name: Option(f.name, f.default, f.metadata["help"], f.metadata["check"]) for f in fields(EncodeOptions)
+}
+
+
 def option_defaults() -> dict[str, Any]:
     """``{name: default}`` of every encode option (hosts build their config defaults from this)."""
     return {name: option.default for name, option in OPTIONS.items()}
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def takes_encode_options(func: F) -> F:
+    """Give ``func(..., **options)`` a signature that lists every encode option by name, with its default.
+
+    ``inspect.signature`` (so ``help()``, scikit-learn's ``get_params`` and spaCy's config schema)
+    then sees keyword-only parameters taken from ``OPTIONS``: a host declares its own parameters and
+    ``**options``, never the option list itself. Options already in ``func``'s signature (e.g. the
+    encoder's positional ``model``) keep their place. Values are checked by ``EncodeOptions``."""
+    signature = inspect.signature(func)
+    own = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+    taken = {p.name for p in own}
+    added = [
+        inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=option.default, annotation=Any)
+        for name, option in OPTIONS.items()
+        if name not in taken
+    ]
+    positional = [p for p in own if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+    keyword = [p for p in own if p.kind is inspect.Parameter.KEYWORD_ONLY]
+    func.__signature__ = signature.replace(parameters=[*positional, *added, *keyword])  # type: ignore[attr-defined]
+    return func

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from .._base.errors import ConfigError
-from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts
+from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
 from .._base.validation import validate_texts
 from .._base.version import __version__
 from .._loading.folders import folder_fingerprint, load_modules, read_prompts
@@ -40,44 +40,29 @@ class SentenceEncoder(nn.Sequential):
     ``dtype`` / ``device`` / ``batch_size`` default to what suits the hardware.
     """
 
+    @takes_encode_options  # the option keywords come from EncodeOptions (one place for every host)
     def __init__(
         self,
         model: str | os.PathLike[str] = DEFAULT_MODEL,
         *,
         modules: Sequence[nn.Module] | None = None,
-        pooling: str | Sequence[str] | None = None,
-        normalize: bool | None = None,
-        batch_size: int | None = None,
-        dtype: str = "auto",
-        device: str = "auto",
-        long_texts: str = "warn",
-        chunker: str = "sentences",
-        max_seq_length: int | None = None,
+        **options: Any,
     ) -> None:
-        options = EncodeOptions(
-            model=os.fspath(model) if modules is None else "custom",
-            pooling=pooling if pooling is None or isinstance(pooling, str) else tuple(pooling),
-            normalize=normalize,
-            batch_size=batch_size,
-            dtype=dtype,
-            device=device,
-            long_texts=long_texts,
-            chunker=chunker,
-            max_seq_length=max_seq_length,
-        )
+        name = os.fspath(model) if modules is None else "custom"
+        encode = EncodeOptions.from_mapping({**options, "model": name}, where="SentenceEncoder")
         folder = None
         if modules is None:
             folder = resolve_model(model)
-            modules = load_modules(folder, max_seq_length)
+            modules = load_modules(folder, encode.max_seq_length)
         super().__init__(*modules)
-        self.options = options
+        self.options = encode
         self.name = str(model) if folder is not None else "custom"
         self.folder = folder
         self.shared = False  # set by shared_encoder(): other hosts hold this object
         self._fingerprint: str | None = None
         self._chunker: Chunker | None = None
         self.prompts, self.default_prompt_name = read_prompts(folder)
-        self._configure(options)
+        self._configure(encode)
 
     def _configure(self, options: EncodeOptions) -> None:
         if options.pooling is not None:

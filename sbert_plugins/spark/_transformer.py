@@ -10,6 +10,7 @@ the executors) and loaded by class path, so keep using ``sbert_plugins.spark.SBE
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Any
 
 from pyspark import keyword_only
@@ -18,45 +19,31 @@ from pyspark.ml.param import Param, Params, TypeConverters
 from pyspark.ml.param.shared import HasInputCol, HasOutputCol
 from pyspark.ml.util import DefaultParamsReadable, DefaultParamsWritable
 
-from sbert_plugins import ConfigError, EncodeOptions, option_defaults
+from sbert_plugins import OPTIONS, ConfigError, EncodeOptions, option_defaults
 
 from ._embed import check_on_invalid, embed
 
-# Spark param name -> shared option name (the defaults come from the shared vocabulary)
-OPTION_PARAMS = {
-    "model": "model",
-    "pooling": "pooling",
-    "normalize": "normalize",
-    "batchSize": "batch_size",
-    "dtype": "dtype",
-    "device": "device",
-    "longTexts": "long_texts",
-    "chunker": "chunker",
-    "maxSeqLength": "max_seq_length",
-}
-_CONVERTERS = {
-    "batchSize": TypeConverters.toInt,
-    "maxSeqLength": TypeConverters.toInt,
-    "normalize": TypeConverters.toBoolean,
-}
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
 
 
-def _param(name: str, doc: str) -> Param:
-    return Param(Params._dummy(), name, doc, typeConverter=_CONVERTERS.get(name, TypeConverters.identity))
+# Spark param name (camelCase) -> shared option name; the params, their help and defaults come from OPTIONS
+OPTION_PARAMS = {_camel(name): name for name in OPTIONS}
+
+
+def _converter(option: str) -> Any:
+    """Spark's converter for an option, from its declared type (``int | None`` -> toInt, ...)."""
+    declared = str(next(f.type for f in fields(EncodeOptions) if f.name == option))
+    if declared.startswith("int"):
+        return TypeConverters.toInt
+    return TypeConverters.toBoolean if declared.startswith("bool") else TypeConverters.identity
 
 
 class SBERTEmbedder(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadable, DefaultParamsWritable):
     """Sentence-BERT embeddings of ``inputCol`` in ``outputCol``; usable in ``pyspark.ml.Pipeline``."""
 
-    model = _param("model", "model name, folder, or sparkfiles:NAME (must resolve on every executor)")
-    pooling = _param("pooling", "None = the model's own; mean, max, cls, mean_sqrt_len, plugin modes")
-    normalize = _param("normalize", "None = the model's own; True/False forces unit-length vectors")
-    batchSize = _param("batchSize", "texts per forward pass; None = chosen for the device")
-    dtype = _param("dtype", "auto, float32, bfloat16, float16")
-    device = _param("device", "auto, cpu, cuda, cuda:N")
-    longTexts = _param("longTexts", "over max_seq_length: warn, error, chunk")
-    chunker = _param("chunker", "how longTexts='chunk' splits")
-    maxSeqLength = _param("maxSeqLength", "None = the model's own limit")
     onInvalid = Param(
         Params._dummy(),
         "onInvalid",
@@ -89,8 +76,6 @@ class SBERTEmbedder(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadabl
     def options(self) -> EncodeOptions:
         """The encode options, checked with the shared vocabulary (same errors as every host)."""
         values = {option: self.getOrDefault(getattr(self, param)) for param, option in OPTION_PARAMS.items()}
-        if isinstance(values["pooling"], list):
-            values["pooling"] = tuple(values["pooling"])
         return EncodeOptions.from_mapping(values, where="SBERTEmbedder")
 
     def _check(self, schema: Any) -> None:
@@ -120,3 +105,9 @@ class SBERTEmbedder(Transformer, HasInputCol, HasOutputCol, DefaultParamsReadabl
 
             column = array_to_vector(column)
         return dataset.withColumn(self.getOutputCol(), column)
+
+
+_MODEL_HELP = " (on Spark: must resolve on every executor; sparkfiles:NAME for shipped folders)"
+for _param_name, _option in OPTION_PARAMS.items():  # one Param per shared option, its help from OPTIONS
+    _help = OPTIONS[_option].help + (_MODEL_HELP if _option == "model" else "")
+    setattr(SBERTEmbedder, _param_name, Param(Params._dummy(), _param_name, _help, typeConverter=_converter(_option)))
