@@ -230,3 +230,24 @@ def test_write_elasticsearch_without_ids_uses_content_ids(spark, tiny_model_dir,
         assert report.report.where("status = 'indexed'").count() == len(TEXTS)
     finally:
         connect(es_url()).indices.delete(index=index, ignore_unavailable=True)
+
+
+@pytest.mark.quality
+def test_a_pipeline_saved_before_the_layout_change_still_loads(spark, minilm):
+    """tests/data/spark-pipeline-0.2.0 was saved by the code before the package moved into layer folders
+    (commit b8c8994): its stage's class path and params must keep meaning the same."""
+    from pathlib import Path
+
+    from pyspark.ml import PipelineModel
+
+    from sbert_plugins import SentenceEncoder
+
+    saved = Path(__file__).resolve().parents[1] / "data" / "spark-pipeline-0.2.0"
+    model = PipelineModel.load(str(saved))
+    stage = model.stages[0]
+    assert type(stage).__module__ == "sbert_plugins.spark._transformer"
+    assert stage.options().max_seq_length == 64 and stage.options().long_texts == "chunk"
+    texts = ["A man is playing a guitar.", "A woman slices an onion."]
+    rows = model.transform(spark.createDataFrame([(t,) for t in texts], "text string")).collect()
+    encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32", max_seq_length=64, normalize=True)
+    np.testing.assert_allclose(np.array([r.embedding for r in rows]), encoder.encode(texts), atol=1e-5)

@@ -1,0 +1,164 @@
+"""The store's connection, its index and the embedding contract kept in the index's ``_meta``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from sbert_plugins import (
+    EmbeddingContractError,
+    Encoder,
+    VectorStoreError,
+    shared_encoder,
+)
+
+from . import _bodies as bodies
+from ._client import connect, describe, es_errors
+
+
+class IndexOps:
+    """Connection, index creation, and the contract every read and write checks first."""
+
+    def __init__(
+        self,
+        index: str,
+        encoder: Encoder | None = None,
+        *,
+        client: Any = None,
+        url: str | list[str] | None = None,
+        api_key: str | tuple[str, str] | None = None,
+        basic_auth: tuple[str, str] | None = None,
+        ca_certs: str | os.PathLike[str] | None = None,
+        verify_certs: bool | None = None,
+        text_field: str = "text",
+        vector_field: str = "embedding",
+        batch_size: int | None = None,
+        **client_options: Any,
+    ) -> None:
+        self.index = index
+        self.encoder: Encoder = encoder if encoder is not None else shared_encoder()
+        self.text_field, self.vector_field, self.batch_size = text_field, vector_field, batch_size
+        if client is None:
+            client = connect(
+                url,
+                api_key=api_key,
+                basic_auth=basic_auth,
+                ca_certs=ca_certs,
+                verify_certs=verify_certs,
+                **client_options,
+            )
+        self.client = client
+        self.where = describe(client)
+
+    def __repr__(self) -> str:  # never shows credentials
+        return f"ElasticsearchStore(index={self.index!r}, at={self.where!r}, model={self.encoder.name!r})"
+
+    def _errors(self, what: str) -> Any:
+        return es_errors(f"{what} ({self.index!r})", self.where)
+
+    def create_index(
+        self,
+        *,
+        similarity: str | None = None,
+        index_type: str = "auto",
+        m: int | None = None,
+        ef_construction: int | None = None,
+        oversample: float | None = None,
+        metadata_mapping: Mapping[str, Any] | None = None,
+        shards: int = 1,
+        replicas: int = 0,
+        name: str | None = None,
+        exist_ok: bool = False,
+    ) -> str:
+        """Create the index from the encoder: dims, similarity, index options, contract in ``_meta``.
+
+        ``index_type="auto"`` takes the server's default for the dims (9.x: ``bbq_hnsw`` from 384
+        dims, ``int8_hnsw`` below; 8.x: ``int8_hnsw``); the effective options are read back and
+        recorded in the contract.
+        """
+        normalize = self.encoder.normalize
+        similarity = bodies.check_similarity(similarity or ("dot_product" if normalize else "cosine"), normalize)
+        options = bodies.index_options(index_type, m, ef_construction, oversample)
+        body = bodies.index_body(
+            self.encoder.contract(),
+            similarity=similarity,
+            options=options,
+            text_field=self.text_field,
+            vector_field=self.vector_field,
+            metadata_mapping=metadata_mapping,
+            shards=shards,
+            replicas=replicas,
+        )
+        name = name or self.index
+        with self._errors("creating the index"):
+            if self.client.indices.exists(index=name):
+                if not exist_ok:
+                    raise VectorStoreError(
+                        f"index {name!r} exists; pass exist_ok=True to reuse it (its contract is "
+                        "checked) or delete it first"
+                    )
+                self.check_contract(name)
+                return name
+            self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
+            self._record_index_options(name, body["mappings"]["_meta"][bodies.META_KEY])
+        return name
+
+    def _record_index_options(self, name: str, meta: dict[str, Any]) -> None:
+        field = self._vector_mapping(name)
+        meta["index_options"] = dict(field.get("index_options") or {"type": "server default"})
+        self.client.indices.put_mapping(index=name, meta={bodies.META_KEY: meta})
+
+    def _mappings(self, index: str) -> list[dict[str, Any]]:
+        from elasticsearch import NotFoundError
+
+        try:
+            with self._errors("reading the mapping"):
+                return [m["mappings"] for m in self.client.indices.get_mapping(index=index).body.values()]
+        except VectorStoreError as exc:
+            if isinstance(exc.__cause__, NotFoundError):
+                raise VectorStoreError(f"index {index!r} does not exist; call create_index() first") from None
+            raise
+
+    def _vector_mapping(self, index: str, field: str | None = None) -> dict[str, Any]:
+        properties = self._mappings(index)[0].get("properties", {})
+        return dict(properties.get(field or self.vector_field) or {})
+
+    def stored_contract(self, index: str | None = None) -> dict[str, Any]:
+        """The contract in the index's ``_meta``, checked against the live dense_vector mapping."""
+        index = index or self.index
+        mappings = self._mappings(index)
+        metas = [m.get("_meta", {}).get(bodies.META_KEY) for m in mappings]
+        if not metas or any(meta is None for meta in metas):
+            raise EmbeddingContractError(
+                f"index {index!r} was not created by sbert-plugins (no embedding contract "
+                "in its _meta); create it with create_index()"
+            )
+        stored = dict(metas[0])
+        field = mappings[0].get("properties", {}).get(stored.get("vector_field", self.vector_field))
+        problems = bodies.mapping_mismatch(stored, field)
+        if problems:
+            raise EmbeddingContractError(
+                f"index {index!r}: its mapping and its _meta contract disagree ("
+                + "; ".join(problems)
+                + "); recreate the index with create_index()"
+            )
+        stored["_properties"] = mappings[0].get("properties", {})
+        return stored
+
+    def check_contract(self, index: str | None = None) -> dict[str, Any]:
+        """Refuse to read or write an index whose vectors come from another model/config."""
+        stored = self.stored_contract(index)
+        problems = bodies.contract_mismatch(stored, self.encoder.contract())
+        if problems:
+            raise EmbeddingContractError(
+                f"index {index or self.index!r} does not match the encoder {self.encoder.name!r}: "
+                + "; ".join(problems)
+                + ". Use the model it was built with, or re-embed with reembed()."
+            )
+        return stored
+
+    def refresh(self, index: str | None = None) -> None:
+        """Make everything written so far searchable now (otherwise: within the refresh interval)."""
+        with self._errors("refreshing"):
+            self.client.indices.refresh(index=index or self.index)

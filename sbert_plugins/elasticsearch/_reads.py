@@ -1,0 +1,131 @@
+"""Reads: documents by id, counts, and kNN / BM25 / hybrid queries (each checks the contract first)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sbert_plugins import (
+    Filter,
+    SearchResult,
+    query_prompt_name,
+)
+
+from . import _bodies as bodies
+from ._index import IndexOps
+
+Filters = Mapping[str, Any] | Filter | None
+RawFilter = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
+
+
+class Reads(IndexOps):
+    """Documents by id, counts and queries."""
+
+    def get(self, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored sources (without the vector) of the ids that exist."""
+        if not ids:
+            return {}
+        with self._errors("getting documents"):
+            found = self.client.mget(index=self.index, ids=list(ids), source_excludes=[self.vector_field]).body
+        return {d["_id"]: dict(d.get("_source", {})) for d in found["docs"] if d.get("found")}
+
+    def _filters(self, filter: Filters, raw_filter: RawFilter, stored: Mapping[str, Any]) -> bodies.Clauses:
+        clauses = bodies.raw_clauses(raw_filter)
+        if filter is not None:
+            properties = stored.get("_properties", {})
+            clauses += Filter(filter).to_dsl(lambda name: _keyword_field(properties, name))
+        return clauses
+
+    def count(self, filter: Filters = None, *, raw_filter: RawFilter = None) -> int:
+        stored = self.check_contract()
+        return self._count_query(bodies.filter_query(self._filters(filter, raw_filter, stored)))
+
+    def _count_query(self, query: dict[str, Any]) -> int:
+        with self._errors("counting"):
+            return int(self.client.count(index=self.index, query=query).body["count"])
+
+    def _query_vector(self, text: str, stored: Mapping[str, Any]) -> list[float]:
+        vector = self.encoder.encode(
+            [text],
+            normalize=stored.get("similarity") == "dot_product",
+            prompt_name=query_prompt_name(self.encoder.prompts),
+        )
+        return [float(x) for x in vector[0]]
+
+    def knn(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        filter: Filters = None,
+        raw_filter: RawFilter = None,
+        num_candidates: int | None = None,
+        min_similarity: float | None = None,
+    ) -> list[SearchResult]:
+        """Approximate kNN (exact on ``flat`` indices), among documents matching the filters."""
+        stored = self.check_contract()
+        body = bodies.knn_body(
+            self._query_vector(query, stored),
+            k=k,
+            num_candidates=num_candidates,
+            vector_field=stored.get("vector_field", self.vector_field),
+            filters=self._filters(filter, raw_filter, stored),
+            min_similarity=min_similarity,
+            source=self._source_filter(stored),
+        )
+        return self._hits(self._search(body))
+
+    search = knn  # the VectorStore protocol name
+
+    def bm25(
+        self, query: str, k: int = 10, *, filter: Filters = None, raw_filter: RawFilter = None
+    ) -> list[SearchResult]:
+        stored = self.check_contract()
+        body = bodies.bm25_body(
+            query,
+            size=k,
+            text_field=stored.get("text_field", self.text_field),
+            filters=self._filters(filter, raw_filter, stored),
+            source=self._source_filter(stored),
+        )
+        return self._hits(self._search(body))
+
+    def hybrid(
+        self,
+        query: str,
+        k: int = 10,
+        *,
+        window: int | None = None,
+        num_candidates: int | None = None,
+        filter: Filters = None,
+        raw_filter: RawFilter = None,
+        rank_constant: int = 60,
+    ) -> list[SearchResult]:
+        """BM25 + kNN fused with reciprocal rank fusion (client side: works on every licence)."""
+        window = window or max(k, 50)
+        lexical = self.bm25(query, window, filter=filter, raw_filter=raw_filter)
+        semantic = self.knn(query, window, num_candidates=num_candidates, filter=filter, raw_filter=raw_filter)
+        sources = {h.id: h.source for h in lexical + semantic}
+        fused = bodies.rrf_fuse([[h.id for h in lexical], [h.id for h in semantic]], k, rank_constant)
+        return [SearchResult(doc_id, score, sources[doc_id]) for doc_id, score in fused]
+
+    def _search(self, body: dict[str, Any]) -> dict[str, Any]:
+        with self._errors("searching"):
+            return dict(self.client.search(index=self.index, **body).body)
+
+    def _source_filter(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        return {"excludes": [stored.get("vector_field", self.vector_field)]}  # the vector is large, rarely wanted
+
+    @staticmethod
+    def _hits(response: Mapping[str, Any]) -> list[SearchResult]:
+        return [
+            SearchResult(h["_id"], float(h["_score"]), dict(h.get("_source", {}))) for h in response["hits"]["hits"]
+        ]
+
+
+def _keyword_field(properties: Mapping[str, Any], name: str) -> str:
+    """Filter on a text field's ``.keyword`` sub-field (exact values), as dynamic mapping creates it."""
+    field = properties.get(name) or {}
+    if field.get("type") == "text" and "keyword" in (field.get("fields") or {}):
+        return f"{name}.keyword"
+    return name
