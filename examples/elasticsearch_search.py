@@ -14,7 +14,7 @@ from pathlib import Path
 from sbert_plugins import shared_encoder
 from sbert_plugins.elasticsearch import ElasticsearchStore
 
-SENTENCES = Path(__file__).resolve().parents[1] / "sentences.txt"
+SENTENCES = Path(__file__).resolve().parent / "sentences.txt"
 
 
 def documents():
