@@ -21,6 +21,7 @@ import numpy as np
 
 from sbert_plugins import (
     ConfigError,
+    EmbeddingContractError,
     EncodeOptions,
     Encoder,
     option_defaults,
@@ -182,6 +183,7 @@ class SBERTComponent:
         self.options = options or EncodeOptions()
         self.spans, self.bundle_model = spans, bundle_model
         self._model_path: str | None = None
+        self._saved_fingerprint: str | None = None  # set by from_disk: the weights the pipeline was saved with
         self._encoder: Encoder | None = None
         self._pid = os.getpid()
         self._hooks = _Hooks(self)
@@ -192,7 +194,15 @@ class SBERTComponent:
         """Loaded on first use and shared by every host with the same model and options."""
         if self._encoder is None:
             model = self._model_path or self.options.model
-            self._encoder = shared_encoder(model, **self.options.encoder_kwargs())
+            encoder = shared_encoder(model, **self.options.encoder_kwargs())
+            if self._saved_fingerprint not in (None, encoder.fingerprint):
+                raise EmbeddingContractError(
+                    f"{_WHERE}: this pipeline was saved with model {self.options.model!r} of fingerprint "
+                    f"{self._saved_fingerprint}, but {model!r} now loads weights of fingerprint {encoder.fingerprint} "
+                    "(another folder of the same name?); its vectors would differ. Load the original model, or "
+                    "save the pipeline with bundle_model=True to keep the weights with it"
+                )
+            self._encoder = encoder
         return self._encoder
 
     def embed_texts(self, texts: list[str]) -> np.ndarray:
@@ -266,7 +276,8 @@ class SBERTComponent:
     def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
-        config = {"model": self.options.model, "bundled": False}
+        config: dict[str, Any] = {"model": self.options.model, "bundled": False}
+        config["fingerprint"] = self.encoder.fingerprint  # checked on load: same name, same weights
         if self.bundle_model:
             self.encoder.save(path / "model")  # type: ignore[attr-defined]
             config["bundled"] = True
@@ -276,7 +287,9 @@ class SBERTComponent:
         config = json.loads((Path(path) / "cfg.json").read_text())
         if config.get("bundled"):
             self._model_path = str((Path(path) / "model").resolve())
-            self._encoder = None
+        fingerprint = config.get("fingerprint")  # absent in pipelines saved before it was recorded
+        self._saved_fingerprint = fingerprint if isinstance(fingerprint, str) else None
+        self._encoder = None
         return self
 
     def __getstate__(self) -> dict[str, Any]:

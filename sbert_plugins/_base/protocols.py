@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, runtime_checkable
 
-FailureKind = Literal["invalid", "rejected", "unacknowledged", "not_sent", "duplicate", "exists"]
+FailureKind = Literal["invalid", "rejected", "too_large", "unacknowledged", "not_sent", "duplicate", "exists"]
 DUPLICATE_POLICIES = ("overwrite", "skip", "fail")
 
 

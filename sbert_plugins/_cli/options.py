@@ -95,6 +95,9 @@ def read_lines(path: str) -> list[str]:
             ) from None
     lines = text.splitlines()
     kept = [line for line in lines if line.strip()]
+    if not kept:  # an empty result would look like success
+        where = "standard input" if path == "-" else f"input file {path!r}"
+        raise ConfigError(f"{where} has no non-blank lines ({len(lines)} lines read); give one text per line")
     if len(kept) < len(lines):
         print(f"skipped {len(lines) - len(kept)} blank line(s) in {path}", file=sys.stderr)
     return kept

@@ -2,23 +2,86 @@
 
 Batch outputs stay on the encoder's device and are concatenated there; nothing
 syncs with the host per batch (one copy-out at the end, by the caller).
+
+The work per text is bounded: under ``long_texts='warn'`` / ``'error'`` only the first
+``max_seq_length * CHARS_PER_TOKEN`` characters of a text are tokenized (enough to fill the model and
+to see that the text is longer; a text over that many characters counts as long), and
+``long_texts='chunk'`` embeds texts of at most ``MAX_CHUNKED_CHARS`` characters (a longer one is
+refused, by index, with the fix). A tokenizer that fails on a text (including a Rust panic, which
+is not an ``Exception``) fails that text alone, as an ``InputError`` naming its index.
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import torch
 
 from .._base.chunkers import token_window_chunks
-from .._base.errors import InputError, LongTextWarning
+from .._base.errors import InputError, LongTextWarning, ModelLoadError
 from .._loading.plugin_functions import Chunker
+from ..models import Transformer
 
 if TYPE_CHECKING:  # the real class, for types only (it imports this module)
     from .encoder import SentenceEncoder
+
+T = TypeVar("T")
+CHARS_PER_TOKEN = 64  # characters looked at per token of max_seq_length (real tokens average 3-6)
+MAX_CHUNKED_CHARS = 1_000_000  # the longest text long_texts='chunk' embeds (about 250k tokens)
+_FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
+
+
+def _tokenizer_failed(exc: BaseException) -> str:
+    return f"the model's tokenizer failed on it ({type(exc).__name__}: {str(exc)[:200]})"
+
+
+def guarded(tokenize: Callable[[list[str]], list[T]], texts: list[str]) -> list[T]:
+    """``tokenize(texts)``; where the tokenizer fails, the texts it fails on alone become an InputError.
+
+    Tokenizers are Rust code: a pathological pre-tokenizer regex can panic, which Python sees as
+    ``pyo3_runtime.PanicException`` (a ``BaseException``), so ``except Exception`` would miss it."""
+    try:
+        return tokenize(texts)
+    except _FATAL:
+        raise
+    except BaseException as batch_error:
+        bad: list[int] = []
+        reasons: list[str] = []
+        for i, text in enumerate(texts):
+            try:
+                tokenize([text])
+            except _FATAL:
+                raise
+            except BaseException as exc:
+                bad.append(i)
+                reasons.append(_tokenizer_failed(exc))
+        if not bad:  # the batch fails but no text alone does: not an input problem
+            raise ModelLoadError(f"the model's tokenizer failed on a batch: {_tokenizer_failed(batch_error)}") from None
+        raise InputError(
+            f"the model's tokenizer failed on {len(bad)} of {len(texts)} texts (indices {bad[:10]})", bad, reasons
+        ) from None
+
+
+def _bounded_ids(transformer: Transformer, texts: list[str], policy: str) -> tuple[list[list[int]], list[int]]:
+    """Token ids (``warn`` / ``error``: of each text's first characters only) and the indices of texts
+    longer than those characters."""
+    if policy == "chunk":
+        over = [i for i, t in enumerate(texts) if len(t) > MAX_CHUNKED_CHARS]
+        if over:
+            raise InputError(
+                f"{len(over)} texts are longer than the {MAX_CHUNKED_CHARS:,} characters long_texts='chunk' "
+                f"embeds (indices {over[:10]}); split them before encoding",
+                over,
+                [f"has {len(texts[i]):,} characters, over {MAX_CHUNKED_CHARS:,}; split it first" for i in over],
+            )
+        return guarded(transformer.token_ids, texts), []
+    cap = transformer.max_seq_length * CHARS_PER_TOKEN
+    cut = [i for i, t in enumerate(texts) if len(t) > cap]
+    heads = [t[:cap] for t in texts] if cut else texts
+    return guarded(transformer.token_ids, heads), cut
 
 
 def embed_texts(
@@ -31,12 +94,12 @@ def embed_texts(
 ) -> torch.Tensor:
     """Float32 tensor ``(len(texts), dim)`` on the encoder's device, in input order."""
     transformer = encoder.transformer
-    ids = transformer.token_ids(texts)
+    ids, cut = _bounded_ids(transformer, texts, policy if chunker is not None else "warn")
     limit = transformer.max_seq_length
-    long = [i for i, x in enumerate(ids) if len(x) > limit]
+    long = sorted({i for i, x in enumerate(ids) if len(x) > limit} | set(cut))
     if not long:
         return embed_ids(encoder, ids, batch_size, progress)
-    longest = max(len(ids[i]) for i in long)
+    longest = max(len(ids[i]) for i in long)  # tokens seen (of the first characters only, for cut texts)
     if policy == "error":
         raise InputError(
             f"{len(long)} of {len(texts)} texts exceed max_seq_length={limit} tokens (longest {longest}; "
@@ -44,8 +107,8 @@ def embed_texts(
             "them whole",
             indices=long,
             reasons=[
-                f"has {len(ids[i])} tokens, over max_seq_length={limit} (long_texts='error'); shorten it or "
-                "use long_texts='chunk'"
+                f"has {'over ' if i in cut else ''}{len(ids[i])} tokens, over max_seq_length={limit} "
+                "(long_texts='error'); shorten it or use long_texts='chunk'"
                 for i in long
             ],
         )
@@ -74,7 +137,10 @@ def _embed_chunked(
     flat: list[list[int]] = []
     owners: list[int] = []
     for i, row in enumerate(ids):
-        pieces = [row] if len(row) <= limit else chunk_ids(encoder, texts[i], chunker)
+        try:
+            pieces = [row] if len(row) <= limit else chunk_ids(encoder, texts[i], chunker)
+        except InputError as exc:  # the tokenizer failed on this text's pieces: it fails alone
+            raise InputError(f"text {i}: {exc}", [i], [exc.reasons[0] if exc.reasons else str(exc)]) from None
         flat.extend(pieces)
         owners.extend([i] * len(pieces))
     vectors = embed_ids(encoder, flat, batch_size, progress)
@@ -92,8 +158,11 @@ def _embed_chunked(
 
 
 def _offsets(encoder: SentenceEncoder, text: str) -> list[tuple[int, int]]:
-    encoded = encoder.tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    return [tuple(pair) for pair in encoded["offset_mapping"]]
+    def offsets(texts: list[str]) -> list[Any]:
+        encoded = encoder.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        return list(encoded["offset_mapping"])
+
+    return [(int(a), int(b)) for a, b in guarded(offsets, [text])[0]]
 
 
 def chunk_ids(encoder: SentenceEncoder, text: str, chunker: Chunker) -> list[list[int]]:
@@ -101,12 +170,13 @@ def chunk_ids(encoder: SentenceEncoder, text: str, chunker: Chunker) -> list[lis
     budget = encoder.max_seq_length - encoder.tokenizer.num_special_tokens_to_add(pair=False)
     chunks = chunker(text, _offsets(encoder, text), budget)
     result = []
-    for chunk, row in zip(chunks, encoder.transformer.token_ids(chunks), strict=True):
+    for chunk, row in zip(chunks, guarded(encoder.transformer.token_ids, chunks), strict=True):
         if len(row) <= encoder.max_seq_length:
             result.append(row)
             continue
         # A chunk re-tokenized on its own can grow by a token or two: window it again.
-        result.extend(encoder.transformer.token_ids(token_window_chunks(chunk, _offsets(encoder, chunk), budget)))
+        windows = token_window_chunks(chunk, _offsets(encoder, chunk), budget)
+        result.extend(guarded(encoder.transformer.token_ids, windows))
     return result
 
 

@@ -78,8 +78,9 @@ def document_windows(
 def embed_documents(
     encoder: Encoder, docs: list[Document], *, batch_size: int | None = None, report: IngestReport
 ) -> tuple[list[Document], np.ndarray]:
-    """Vectors for ``docs``; a document the encoder refuses (e.g. ``long_texts='error'``) becomes a
-    failure in ``report`` and the others are embedded."""
+    """Vectors for ``docs``; a document the encoder refuses (e.g. ``long_texts='error'``, or a text its
+    tokenizer fails on) becomes a failure in ``report`` and the others are embedded. Should the encoder
+    fail on a batch in any other way, each document is tried alone, so only the ones it fails on fail."""
     prompt = document_prompt_name(encoder.prompts)
     while docs:
         try:
@@ -94,8 +95,25 @@ def embed_documents(
             )
             docs = [d for i, d in enumerate(docs) if i not in bad]
             continue
+        except Exception:
+            return _embed_one_by_one(encoder, docs, batch_size, prompt, report)
         return docs, np.asarray(vectors, dtype=np.float32)
     return [], np.zeros((0, encoder.dimension), np.float32)
+
+
+def _embed_one_by_one(
+    encoder: Encoder, docs: list[Document], batch_size: int | None, prompt: str | None, report: IngestReport
+) -> tuple[list[Document], np.ndarray]:
+    kept, rows = [], []
+    for doc in docs:
+        try:
+            rows.append(np.asarray(encoder.encode([doc.text], batch_size=batch_size, prompt_name=prompt))[0])
+            kept.append(doc)
+        except Exception as exc:  # this document alone: report it, keep the others
+            reason = f"the encoder failed on it: {type(exc).__name__}: {str(exc)[:300]}"
+            report.failures.append(Failure(doc.id, reason, "invalid"))
+    vectors = np.stack(rows).astype(np.float32) if rows else np.zeros((0, encoder.dimension), np.float32)
+    return kept, vectors
 
 
 def drain_unsent(source: Iterable[Any], report: IngestReport, reason: str) -> None:

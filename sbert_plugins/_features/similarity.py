@@ -86,7 +86,8 @@ def semantic_search(
     query_chunk_size: int = 1000,
     corpus_chunk_size: int = 50000,
 ) -> list[list[Hit]]:
-    """Top-k corpus entries by cosine for each query, best first."""
+    """Top-k corpus entries by cosine for each query, best first; equal scores by corpus id (smaller first),
+    so the answer does not depend on the chunk sizes."""
     k = _check_top_k(top_k)
     queries = _unit(query_embeddings, "query_embeddings")
     corpus = _unit(corpus_embeddings, "corpus_embeddings").to(queries.device)
@@ -99,12 +100,33 @@ def semantic_search(
         best_i = torch.zeros((len(q), 0), dtype=torch.long, device=q.device)
         for cs in range(0, len(corpus), corpus_chunk_size):
             scores = q @ corpus[cs : cs + corpus_chunk_size].T
-            s, i = scores.topk(min(k, scores.shape[1]), dim=1)
-            best_s, pos = torch.cat([best_s, s], 1).topk(min(k, best_s.shape[1] + s.shape[1]), dim=1)
-            best_i = torch.cat([best_i, i + cs], 1).gather(1, pos)
+            ids = torch.arange(cs, cs + scores.shape[1], device=q.device).expand_as(scores)
+            s, i = _exact_top_k(scores, ids, k)
+            best_s, best_i = _exact_top_k(torch.cat([best_s, s], 1), torch.cat([best_i, i], 1), k)
         rows = zip(best_s.cpu().tolist(), best_i.cpu().tolist(), strict=True)
         results.extend([[Hit(int(i), float(s)) for s, i in zip(rs, ri, strict=True)] for rs, ri in rows])
     return results
+
+
+def _exact_top_k(values: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each row's ``k`` best ``(value, id)``, value descending and equal values by smaller id, exactly.
+
+    ``topk`` breaks ties in no documented order, so every entry tied with a row's k-th value is
+    kept as a candidate, and a lexicographic order (row, -value, id) built from stable sorts picks."""
+    k = min(k, values.shape[1])
+    if k == 0:
+        return values[:, :0], ids[:, :0]
+    kth = values.topk(k, dim=1).values[:, -1:]
+    rows, cols = torch.nonzero(values >= kth, as_tuple=True)
+    v, i = values[rows, cols], ids[rows, cols]
+    perm = torch.arange(len(v), device=v.device)
+    for key in (i, -v, rows):  # least significant first; each stable sort keeps the previous order in ties
+        perm = perm[torch.sort(key[perm], stable=True).indices]
+    rows, v, i = rows[perm], v[perm], i[perm]
+    counts = torch.bincount(rows, minlength=values.shape[0])
+    rank = torch.arange(len(rows), device=v.device) - (torch.cumsum(counts, 0) - counts)[rows]
+    keep = rank < k
+    return v[keep].view(-1, k), i[keep].view(-1, k)
 
 
 def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch.Tensor, torch.Tensor]:

@@ -15,9 +15,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._base.errors import ModelLoadError
+from .._base.errors import ConfigError, ModelLoadError
 from .._base.files import read_json
-from ..models import ST_CONFIG, ST_POOLING_KEYS, Dense, Normalize, Transformer, hf_progress_bars_off
+from ..models import ST_CONFIG, ST_POOLING_KEYS, Dense, Normalize, Pooling, Transformer, hf_progress_bars_off
+from .checks import (
+    BOUNDS,
+    check_files,
+    check_max_seq_length,
+    check_tokenizer_fits,
+    check_transformer_config,
+    position_limit,
+)
 from .plugin_functions import make_pooling
 
 ST_MODEL_CONFIG = "config_sentence_transformers.json"
@@ -67,19 +75,32 @@ def _from_pretrained(folder: Path) -> tuple[Any, Any]:
 def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transformer:
     if not (folder / "config.json").is_file():
         raise ModelLoadError(f"{folder} has no config.json: not a transformers checkpoint")
-    read_json(folder / "config.json")  # a clear error for a corrupt file
+    config = read_json(folder / "config.json")  # a clear error for a corrupt file
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{folder / 'config.json'} must hold a JSON object")
     refuse_remote_code(folder)
+    check_transformer_config(folder, config)  # before transformers builds (and allocates) anything
     st_config = read_json(folder / ST_CONFIG) if (folder / ST_CONFIG).is_file() else {}
+    if not isinstance(st_config, dict):
+        raise ModelLoadError(f"{folder / ST_CONFIG} must hold a JSON object")
     try:
         model, tokenizer = _from_pretrained(folder)
     except ModelLoadError:
         raise
     except Exception as exc:  # transformers raises OSError/ValueError/KeyError/UnpicklingError/...
         raise _weights_error(folder, exc) from exc
+    check_tokenizer_fits(folder, tokenizer, model)
+    limit = position_limit(model.config)
+    configured = check_max_seq_length(st_config.get("max_seq_length"), limit, str(folder / ST_CONFIG))
+    if max_seq_length is not None and limit is not None and max_seq_length > limit:
+        raise ConfigError(
+            f"max_seq_length={max_seq_length} exceeds the {limit} position embeddings of the model in {folder}; "
+            f"use at most {limit}"
+        )
     return Transformer(
         model,
         tokenizer,
-        max_seq_length=max_seq_length or st_config.get("max_seq_length"),
+        max_seq_length=max_seq_length or configured,
         do_lower_case=bool(st_config.get("do_lower_case", False)),
     )
 
@@ -123,8 +144,9 @@ def read_pooling(folder: Path) -> tuple[int, list[str]]:
     """``(word_embedding_dimension, modes)`` from a pooling config (sentence-transformers keys)."""
     path = folder / "config.json"
     config = read_json(path)
-    if not isinstance(config, dict) or not isinstance(config.get("word_embedding_dimension"), int):
-        raise ModelLoadError(f"{path} lacks an integer 'word_embedding_dimension'")
+    dim = config.get("word_embedding_dimension") if isinstance(config, dict) else None
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= BOUNDS["hidden_size"]:
+        raise ModelLoadError(f"{path} lacks a positive integer 'word_embedding_dimension' (got {dim!r})")
     modes = config.get("sbert_plugins_modes") or [m for k, m in ST_POOLING_KEYS if config.get(k)]
     if not modes or not all(isinstance(m, str) for m in modes):
         raise ModelLoadError(f"{path} enables no pooling mode")
@@ -155,6 +177,7 @@ def _module(entry: Any, folder: Path, max_seq_length: int | None) -> nn.Module:
 
 def load_modules(folder: Path, max_seq_length: int | None = None) -> list[nn.Module]:
     """Modules of a sentence-transformers folder, or Transformer + mean pooling for a plain checkpoint."""
+    check_files(folder)
     if not (folder / "modules.json").is_file():
         transformer = load_transformer(folder, max_seq_length)
         return [transformer, make_pooling(transformer.dimension, "mean")]
@@ -165,7 +188,25 @@ def load_modules(folder: Path, max_seq_length: int | None = None) -> list[nn.Mod
     modules = [_module(entry, folder, max_seq_length) for entry in ordered]
     if not isinstance(modules[0], Transformer):
         raise ModelLoadError(f"{folder / 'modules.json'}: the first module must be a Transformer")
+    _check_dimensions(folder, modules)
     return modules
+
+
+def _check_dimensions(folder: Path, modules: list[nn.Module]) -> None:
+    """Each module takes the width the one before it gives (pooling = hidden size, Dense in = out before)."""
+    first = modules[0]
+    assert isinstance(first, Transformer)
+    width: int = first.dimension
+    for module in modules[1:]:
+        takes = module.dimension if isinstance(module, Pooling) else getattr(module, "in_features", None)
+        if takes is not None and takes != width:
+            raise ModelLoadError(
+                f"{folder}: {type(module).__name__} takes vectors of {takes} dims, but the module before it gives "
+                f"{width}; the module configs do not belong together"
+            )
+        if isinstance(module, Pooling):
+            width = int(module.output_dimension)
+        width = int(getattr(module, "out_features", width))
 
 
 def read_prompts(folder: Path | None) -> tuple[dict[str, str], str | None]:
@@ -184,15 +225,46 @@ def read_prompts(folder: Path | None) -> tuple[dict[str, str], str | None]:
 
 
 def folder_fingerprint(folder: Path) -> str:
-    """sha256 over every file of a model folder (names and bytes), stable across machines."""
+    """sha256 over the files the model uses (names and bytes), stable across machines.
+
+    That is every top-level file and the files of the module folders modules.json names, less
+    model cards (``*.md``), dotfiles and Python files (never run). Bounded: a file over
+    ``FULL_HASH_BYTES`` is hashed by its size, its first 64 MiB and 64 one-MiB blocks spread over it,
+    so a huge (e.g. sparse) file costs a fraction of a second, not minutes."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        if path.suffix == ".md":
-            continue  # model cards change without changing the model
+    for path in _used_files(folder):
         digest.update(str(path.relative_to(folder)).encode())
-        file_digest = hashlib.sha256()
-        with path.open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                file_digest.update(block)
-        digest.update(file_digest.digest())
+        digest.update(_file_digest(path))
     return digest.hexdigest()[:16]
+
+
+FULL_HASH_BYTES = 1 << 30
+_BLOCK = 1 << 20
+
+
+def _used_files(folder: Path) -> list[Path]:
+    subfolders: set[str] = set()
+    if (folder / "modules.json").is_file():
+        spec = read_json(folder / "modules.json")
+        subfolders = {str(e.get("path", "")) for e in spec if isinstance(e, dict)} if isinstance(spec, list) else set()
+    candidates = [p for p in folder.iterdir() if p.is_file()]
+    candidates += [p for sub in sorted(subfolders - {""}) if (folder / sub).is_dir() for p in (folder / sub).rglob("*")]
+    return sorted(
+        p for p in candidates if p.is_file() and not p.name.startswith(".") and p.suffix not in (".md", ".py")
+    )
+
+
+def _file_digest(path: Path) -> bytes:
+    size = path.stat().st_size
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        if size <= FULL_HASH_BYTES:
+            for block in iter(lambda: handle.read(_BLOCK), b""):
+                digest.update(block)
+            return digest.digest()
+        digest.update(str(size).encode())
+        digest.update(handle.read(64 * _BLOCK))
+        for n in range(64):
+            handle.seek(size * n // 64)
+            digest.update(handle.read(_BLOCK))
+    return digest.digest()

@@ -74,6 +74,14 @@ def chunker_function(name: str) -> Chunker:
                 f"chunker {name!r} returned {chunks!r:.100} for a text of {len(text)} chars; "
                 "a chunker must return a non-empty list of non-blank strings",
             )
+        foreign = next((c for c in chunks if c not in text), None)
+        if foreign is not None:  # a chunk's vector would stand for text the document does not contain
+            raise PluginError(
+                plugin,
+                CHUNKERS,
+                f"chunker {name!r} returned {foreign!r:.100}, which is not a piece of its input text; "
+                "a chunker must return substrings of the text it is given",
+            )
         return chunks
 
     return chunk

@@ -166,6 +166,40 @@ def contract_mismatch(stored: Mapping[str, Any], current: Mapping[str, Any]) -> 
     return problems
 
 
+_CONTRACT_TYPES: dict[str, type | tuple[type, ...]] = {
+    "fingerprint": str,
+    "dims": int,
+    "pooling": str,
+    "normalize": bool,
+    "similarity": str,
+    "text_field": str,
+    "vector_field": str,
+}
+
+
+def contract_shape_problems(
+    stored: Any, properties: Mapping[str, Any], text_field: str, vector_field: str
+) -> list[str]:
+    """What is wrong with an index's ``_meta`` contract itself (tampered, hand-written or from another tool),
+    and whether its fields are this store's and exist in the mapping with the right types."""
+    if not isinstance(stored, Mapping):
+        return [f"its _meta.{META_KEY} is a {type(stored).__name__}, not the contract object create_index() writes"]
+    problems = [
+        f"{key}={stored.get(key)!r} is not a {getattr(kind, '__name__', kind)}"
+        for key, kind in _CONTRACT_TYPES.items()
+        if not isinstance(stored.get(key), kind) or (kind is int and isinstance(stored.get(key), bool))
+    ]
+    if problems:
+        return problems
+    for key, mine in (("text_field", text_field), ("vector_field", vector_field)):
+        if stored[key] != mine:
+            problems.append(f"{key} is {stored[key]!r} in the index but {mine!r} in this store (pass {key}=...)")
+    text = properties.get(stored["text_field"]) or {}
+    if text.get("type") != "text":
+        problems.append(f"text field {stored['text_field']!r} is {text.get('type')!r} in the mapping, not 'text'")
+    return problems
+
+
 def mapping_mismatch(stored: Mapping[str, Any], field: Mapping[str, Any] | None) -> list[str]:
     """Where the live ``dense_vector`` mapping disagrees with the contract in ``_meta`` (e.g. a copied _meta)."""
     name = stored.get("vector_field", "embedding")

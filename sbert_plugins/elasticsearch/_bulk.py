@@ -10,6 +10,7 @@ failure, per ``on_duplicate``), or a failure with Elasticsearch's reason.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -18,12 +19,14 @@ from typing import Any
 
 import numpy as np
 
-from sbert_plugins import Document, Failure, IngestReport, StoreAuthError, report_existing_id
+from sbert_plugins import Document, Failure, IngestReport, StoreAuthError, VectorStoreError, report_existing_id
 
-from ._client import es_errors
+from ._client import blocked_message, es_errors
 
 log = logging.getLogger("sbert_plugins.elasticsearch")
 AUTH_STATUSES = (401, 403)
+MAX_CHUNK_BYTES = 10 * 1024 * 1024  # per bulk request: several large documents never share one
+TOO_LARGE = 413
 
 
 @dataclass(frozen=True)
@@ -45,6 +48,10 @@ def reason_of(info: Mapping[str, Any]) -> str:
     reason = f"{error.get('type', 'error')}: {error.get('reason', error)}" if isinstance(error, Mapping) else str(error)
     status = info.get("status")
     return f"{reason} (status {status})" if status else reason
+
+
+def _action_bytes(action: Mapping[str, Any]) -> int:
+    return len(json.dumps(action.get("_source", {}), ensure_ascii=False).encode("utf-8", "surrogatepass"))
 
 
 def make_actions(
@@ -75,12 +82,20 @@ class BulkSender:
     """Sends chunks of actions for one ingest and fills its report."""
 
     def __init__(
-        self, client: Any, report: IngestReport, *, policy: str, retry: RetryPolicy, where: str, progress: Any = None
+        self,
+        client: Any,
+        report: IngestReport,
+        *,
+        policy: str,
+        retry: RetryPolicy,
+        where: str,
+        progress: Any = None,
+        max_chunk_bytes: int = MAX_CHUNK_BYTES,
     ) -> None:
         # 429s are retried here, with our backoff; the transport must not retry them too
         self.client = client.options(retry_on_status=(502, 503, 504))
         self.report, self.policy, self.retry, self.where = report, policy, retry, where
-        self.progress = progress
+        self.progress, self.max_chunk_bytes = progress, max_chunk_bytes
         self.acked: set[str] = set()  # ids written by this ingest
         self.seen: set[str] = set()  # ids answered for in this ingest
         self.inflight: list[dict[str, Any]] = []  # the attempt on the wire: unacknowledged if the server goes away
@@ -137,6 +152,7 @@ class BulkSender:
                 self.client,
                 actions,
                 chunk_size=len(actions),
+                max_chunk_bytes=self.max_chunk_bytes,
                 max_retries=0,
                 raise_on_error=False,
                 # request-level API errors (a 429 from indexing pressure, a 403) come back per action, so
@@ -147,6 +163,9 @@ class BulkSender:
             for action, (ok, item) in zip(actions, results, strict=True):
                 info: Mapping[str, Any] = next(iter(item.values()), {})
                 status = info.get("status")
+                if not ok and status in (429, TOO_LARGE) and self._too_large(action):
+                    self._fail(action["_id"], self._size_reason(action, info), "too_large")
+                    continue
                 if not ok and status == 429 and not last:
                     retry.append(action)
                     continue
@@ -155,11 +174,25 @@ class BulkSender:
                 self._classify(action["_id"], ok, info)
         if denied:
             self.inflight = []  # every action of this attempt is classified already
+            blocked = blocked_message("bulk indexing", self.where, denied[0])
+            if blocked:
+                raise VectorStoreError(blocked)
             raise StoreAuthError(
                 f"bulk indexing: {self.where} refused the writes ({denied[0]}); check the user's privileges "
                 "('write' and 'create_index' on the index) and, for a licence error, the cluster's licence"
             )
         return retry
+
+    def _too_large(self, action: Mapping[str, Any]) -> bool:
+        """Sent alone because it is over max_chunk_bytes: a refusal is about its size, and retrying is futile."""
+        return _action_bytes(action) > self.max_chunk_bytes
+
+    def _size_reason(self, action: Mapping[str, Any], info: Mapping[str, Any]) -> str:
+        size = _action_bytes(action)
+        return (
+            f"document of {size / 1e6:.1f} MB refused even when sent alone ({reason_of(info)}): too large for the "
+            "server (http.max_content_length, indexing_pressure.memory.limit); shorten or split its text"
+        )
 
     def _classify(self, doc_id: str, ok: bool, info: Mapping[str, Any]) -> None:
         if self.progress is not None:

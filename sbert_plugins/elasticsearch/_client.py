@@ -54,6 +54,18 @@ def _api_reason(exc: Any) -> str:
     return str(error or getattr(exc, "message", "") or exc)[:300]
 
 
+def blocked_message(what: str, where: str, reason: str) -> str | None:
+    """A 403 that is an index or cluster *block* (not a missing privilege), said as such, with the fix."""
+    if "cluster_block_exception" not in reason and "blocked by" not in reason:
+        return None
+    return (
+        f"{what}: {where} refuses writes because of a block, not the user's privileges ({reason[:300]}). "
+        "An index write block (index.blocks.write / read_only) is lifted with PUT <index>/_settings "
+        '{"index.blocks.write": null, "index.blocks.read_only": null}; read_only_allow_delete is set by the '
+        "disk flood-stage watermark: free disk space first"
+    )
+
+
 @contextmanager
 def es_errors(what: str, where: str) -> Iterator[None]:
     """Translate client exceptions raised by ``what`` against ``where`` into sbert-plugins errors."""
@@ -81,6 +93,9 @@ def es_errors(what: str, where: str) -> Iterator[None]:
             "pass api_key=... or basic_auth=(user, password) that the cluster accepts"
         ) from exc
     except AuthorizationException as exc:
+        blocked = blocked_message(what, where, _api_reason(exc))
+        if blocked:
+            raise VectorStoreError(blocked) from exc
         raise StoreAuthError(
             f"{what}: not permitted for this user at {where} (403: {_api_reason(exc)}); grant the user's role the "
             "needed index privileges (e.g. 'write' and 'create_index' for ingest, 'read' for search)"

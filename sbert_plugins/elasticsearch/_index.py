@@ -92,7 +92,8 @@ class IndexOps:
         )
         name = name or self.index
         with self._errors("creating the index"):
-            if self.client.indices.exists(index=name):
+            created = not self.client.indices.exists(index=name) and self._create(name, body)
+            if not created:  # it existed, or another process created it between our check and our create
                 if not exist_ok:
                     raise VectorStoreError(
                         f"index {name!r} exists; pass exist_ok=True to reuse it (its contract is "
@@ -100,9 +101,21 @@ class IndexOps:
                     )
                 self.check_contract(name)
                 return name
-            self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
             self._record_index_options(name, body["mappings"]["_meta"][bodies.META_KEY])
         return name
+
+    def _create(self, name: str, body: Mapping[str, Any]) -> bool:
+        """Create the index; False if it already exists (a concurrent create_index won the race)."""
+        from elasticsearch import BadRequestError
+
+        try:
+            self.client.indices.create(index=name, settings=body["settings"], mappings=body["mappings"])
+        except BadRequestError as exc:
+            error = exc.body.get("error") if isinstance(exc.body, dict) else None
+            if isinstance(error, dict) and error.get("type") == "resource_already_exists_exception":
+                return False
+            raise
+        return True
 
     def _record_index_options(self, name: str, meta: dict[str, Any]) -> None:
         field = self._vector_mapping(name)
@@ -134,16 +147,22 @@ class IndexOps:
                 f"index {index!r} was not created by sbert-plugins (no embedding contract "
                 "in its _meta); create it with create_index()"
             )
+        properties = mappings[0].get("properties", {})
+        problems = bodies.contract_shape_problems(metas[0], properties, self.text_field, self.vector_field)
+        if problems:
+            raise EmbeddingContractError(
+                f"index {index!r} has an unusable embedding contract (" + "; ".join(problems) + "); "
+                "recreate the index with create_index(), or open it with the fields it was created with"
+            )
         stored = dict(metas[0])
-        field = mappings[0].get("properties", {}).get(stored.get("vector_field", self.vector_field))
-        problems = bodies.mapping_mismatch(stored, field)
+        problems = bodies.mapping_mismatch(stored, properties.get(stored["vector_field"]))
         if problems:
             raise EmbeddingContractError(
                 f"index {index!r}: its mapping and its _meta contract disagree ("
                 + "; ".join(problems)
                 + "); recreate the index with create_index()"
             )
-        stored["_properties"] = mappings[0].get("properties", {})
+        stored["_properties"] = properties
         return stored
 
     def check_contract(self, index: str | None = None) -> dict[str, Any]:

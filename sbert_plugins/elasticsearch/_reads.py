@@ -7,8 +7,10 @@ from typing import Any
 
 from sbert_plugins import (
     Filter,
+    InputError,
     SearchResult,
     query_prompt_name,
+    text_problem,
 )
 
 from . import _bodies as bodies
@@ -80,6 +82,7 @@ class Reads(IndexOps):
     def bm25(
         self, query: str, k: int = 10, *, filter: Filters = None, raw_filter: RawFilter = None
     ) -> list[SearchResult]:
+        _check_query(query)  # before anything is sent: a None query would come back as a raw 400
         stored = self.check_contract()
         body = bodies.bm25_body(
             query,
@@ -129,3 +132,9 @@ def _keyword_field(properties: Mapping[str, Any], name: str) -> str:
     if field.get("type") == "text" and "keyword" in (field.get("fields") or {}):
         return f"{name}.keyword"
     return name
+
+
+def _check_query(query: Any) -> None:
+    problem = text_problem(query)
+    if problem is not None:
+        raise InputError(f"query {query!r:.80} {problem}; give the text to search for")

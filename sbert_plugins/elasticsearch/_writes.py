@@ -21,7 +21,7 @@ from sbert_plugins import (
 )
 
 from . import _bodies as bodies
-from ._bulk import BulkSender, RetryPolicy
+from ._bulk import MAX_CHUNK_BYTES, BulkSender, RetryPolicy
 from ._ingest import IngestRun, Target
 from ._reads import Filters, RawFilter, Reads
 
@@ -35,6 +35,7 @@ class Writes(Reads):
         *,
         on_duplicate: str = "overwrite",
         chunk_size: int = 500,
+        max_chunk_bytes: int = MAX_CHUNK_BYTES,
         encode_window: int = 2000,
         retry: RetryPolicy | None = None,
         refresh: bool = True,
@@ -46,7 +47,9 @@ class Writes(Reads):
         """Embed and index documents (dicts, ``(id, text[, metadata])`` tuples or Documents), by id.
 
         Documents are read and embedded ``encode_window`` at a time (memory is bounded by
-        that, not by the input) and sent ``chunk_size`` per bulk request. ``on_duplicate``:
+        that, not by the input) and sent ``chunk_size`` per bulk request, and at most ``max_chunk_bytes``
+        per request (10 MiB; a larger document goes alone, and one the server still refuses for its
+        size fails as ``too_large`` without taking its neighbours with it). ``on_duplicate``:
         ``overwrite`` (default), ``skip`` or ``fail`` for ids that already exist. The report
         accounts for every document; if the server stops answering, the run stops and the
         report (``error`` set) lists what was unacknowledged and what was never sent. A
@@ -58,7 +61,13 @@ class Writes(Reads):
         report = IngestReport()
         bar = _progress(progress, target_index)
         sender = BulkSender(
-            self.client, report, policy=policy, retry=retry or RetryPolicy(), where=self.where, progress=bar
+            self.client,
+            report,
+            policy=policy,
+            retry=retry or RetryPolicy(),
+            where=self.where,
+            progress=bar,
+            max_chunk_bytes=max_chunk_bytes,
         )
         run = IngestRun(
             self.encoder,
