@@ -277,8 +277,9 @@ class SBERTComponent:
         path = Path(path)
         path.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {"model": self.options.model, "bundled": False}
-        config["fingerprint"] = self.encoder.fingerprint  # checked on load: same name, same weights
-        if self.bundle_model:
+        if not self.bundle_model:  # the weights stay behind: on load, the same name must give the same weights
+            config["fingerprint"] = self.encoder.fingerprint
+        else:
             self.encoder.save(path / "model")  # type: ignore[attr-defined]
             config["bundled"] = True
         (path / "cfg.json").write_text(json.dumps(config, indent=2))

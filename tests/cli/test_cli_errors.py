@@ -42,6 +42,17 @@ def test_non_utf8_input_file(tiny_model_dir, tmp_path):
     one_line_error(done, 1, "latin1.txt", "is not UTF-8", "iconv")
 
 
+@pytest.mark.parametrize("content", ["", "\n  \n\t\n"])
+def test_an_empty_input_file_is_an_error_not_an_empty_success(tiny_model_dir, tmp_path, content):
+    """Trust issue, item 12: nothing to encode is said, with exit code 1."""
+    src = tmp_path / "empty.txt"
+    src.write_text(content)
+    one_line_error(sbert("encode", "--input", str(src), "--model", str(tiny_model_dir)), 1, "empty.txt", "no non-blank")
+    done = sbert("pairs", str(src), "--model", str(tiny_model_dir))
+    one_line_error(done, 1, "has no non-blank lines")
+    one_line_error(sbert("encode", "--input", "-", "--model", str(tiny_model_dir), stdin=""), 1, "standard input")
+
+
 def test_unwritable_output_fails_before_any_work(tiny_model_dir, tmp_path):
     done = sbert("encode", "a dog", "--model", str(tiny_model_dir), "-o", str(tmp_path / "missing" / "out.npy"))
     one_line_error(done, 1, "output folder", "does not exist")

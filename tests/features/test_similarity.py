@@ -45,3 +45,20 @@ def test_semantic_search_matches_brute_force(vectors):
 def test_dims_mismatch_is_clear(vectors):
     with pytest.raises(EmbeddingContractError, match="dimension mismatch: 16 vs 8"):
         semantic_search(vectors[:2], np.zeros((3, 8), dtype=np.float32))
+
+
+@pytest.mark.parametrize("corpus_chunk_size", [1, 7, 64, 50000])
+@pytest.mark.parametrize("query_chunk_size", [1, 5, 1000])
+def test_semantic_search_breaks_ties_by_corpus_id_whatever_the_chunking(corpus_chunk_size, query_chunk_size):
+    """Trust issue, item 11: equal scores come back by corpus id, as most_similar_pairs orders them."""
+    rng = np.random.default_rng(3)
+    corpus = np.eye(8, dtype=np.float32)[rng.integers(0, 8, size=200)]  # scores are exactly 0 or 1: ties everywhere
+    queries = np.eye(8, dtype=np.float32)[rng.integers(0, 8, size=30)]
+    hits = semantic_search(
+        queries, corpus, top_k=15, corpus_chunk_size=corpus_chunk_size, query_chunk_size=query_chunk_size
+    )
+    for q, row in zip(queries, hits, strict=True):
+        scores = corpus @ q
+        expected = sorted(range(len(corpus)), key=lambda i: (-scores[i], i))[:15]
+        assert [h.corpus_id for h in row] == expected
+        assert [h.score for h in row] == pytest.approx([float(scores[i]) for i in expected])

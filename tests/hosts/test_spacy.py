@@ -147,6 +147,25 @@ def test_to_disk_and_spacy_load(nlp, tmp_path):
     np.testing.assert_allclose(loaded(TEXT).vector, nlp(TEXT).vector, atol=1e-6)
 
 
+def test_a_pipeline_saved_without_weights_refuses_a_different_model_of_the_same_name(tiny_model_dir, tmp_path):
+    """Trust issue, item 5: the saved pipeline records the weights' fingerprint, as the sklearn pickle does."""
+    from sbert_plugins import EmbeddingContractError, shared_encoders
+    from sbert_plugins.testing import make_tiny_model
+
+    source = tmp_path / "same-name"
+    shutil.copytree(tiny_model_dir, source)
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sbert", config={"model": str(source), "device": "cpu"})
+    expected = nlp(TEXT).vector
+    nlp.to_disk(tmp_path / "pipe")
+    assert spacy.load(tmp_path / "pipe")(TEXT).vector.tolist() == expected.tolist()  # same weights: fine
+    shutil.rmtree(source)
+    make_tiny_model(source, seed=7)  # another model in a folder of the same name
+    shared_encoders.clear()
+    with pytest.raises(EmbeddingContractError, match=r"saved with model .* of fingerprint .* bundle_model=True"):
+        spacy.load(tmp_path / "pipe")(TEXT)
+
+
 def test_bundled_model_runs_without_the_original(tiny_model_dir, tmp_path):
     source = tmp_path / "src_model"
     shutil.copytree(tiny_model_dir, source)

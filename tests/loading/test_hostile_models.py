@@ -10,6 +10,7 @@ import pickle
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -58,11 +59,11 @@ def test_cli_never_prompts_even_when_answered_yes(evil_folder):
     assert done.stdout == "" and not marker.exists()
 
 
-def test_spacy_pipeline_with_a_tampered_bundled_model(evil_folder, tmp_path):
+def test_spacy_pipeline_with_a_tampered_bundled_model(evil_folder, tiny_model_dir, tmp_path):
     spacy = pytest.importorskip("spacy")
     folder, marker = evil_folder
     nlp = spacy.blank("en")
-    nlp.add_pipe("sbert", config={"model": str(folder.parent / "evil"), "bundle_model": False})
+    nlp.add_pipe("sbert", config={"model": str(tiny_model_dir), "bundle_model": False})
     pipe = tmp_path / "pipe"
     nlp.to_disk(pipe)
     shutil.copytree(folder, pipe / "sbert" / "model")
@@ -136,3 +137,98 @@ def test_unknown_relative_folder_still_loads(tiny_model_dir, tmp_path, monkeypat
     shutil.copytree(tiny_model_dir, tmp_path / "models" / "mine")
     monkeypatch.chdir(tmp_path)
     assert SentenceEncoder("models/mine", device="cpu").dimension == 32
+
+
+# -- round two: folders that would hang a load or break every encode (trust issue, items 2-4) -----------
+def _copy(tiny_model_dir, tmp_path, name="m"):
+    folder = tmp_path / name
+    shutil.copytree(tiny_model_dir, folder)
+    return folder
+
+
+def _edit(path, **changes):
+    config = json.loads(path.read_text())
+    config.update(changes)
+    path.write_text(json.dumps(config))
+
+
+def test_a_tokenizer_larger_than_the_embedding_table_is_refused_at_load(tiny_model_dir, tmp_path):
+    folder = _copy(tiny_model_dir, tmp_path)
+    (folder / "tokenizer.json").unlink()  # falls back to vocab.txt ...
+    words = [line for line in (folder / "vocab.txt").read_text().splitlines() if line]
+    (folder / "vocab.txt").write_text("\n".join(words + [f"extra{i}" for i in range(60)]) + "\n")
+    _edit(folder / "config.json", vocab_size=len(words))  # ... which no longer fits the model's table
+    with pytest.raises(ModelLoadError, match=r"tokenizer has \d+ tokens .* embedding table has \d+ rows"):
+        SentenceEncoder(folder, device="cpu")
+
+
+@pytest.mark.parametrize("kind", ["fifo", "outside_link"])
+def test_fifos_and_links_leaving_the_folder_are_refused(tiny_model_dir, tmp_path, kind):
+    folder = _copy(tiny_model_dir, tmp_path)
+    target = folder / "tokenizer.json"
+    if kind == "fifo":
+        target.unlink()
+        os.mkfifo(target)  # reading it would block forever
+        match = "not a regular file"
+    else:
+        outside = tmp_path / "elsewhere.safetensors"
+        shutil.move(folder / "model.safetensors", outside)
+        (folder / "model.safetensors").symlink_to(outside)
+        match = "outside the model folder"
+    with pytest.raises(ModelLoadError, match=match):
+        SentenceEncoder(folder, device="cpu")
+
+
+def test_links_inside_the_folder_and_into_a_hub_cache_blobs_folder_load(tiny_model_dir, tmp_path):
+    snapshot = tmp_path / "models--org--tiny" / "snapshots" / ("0" * 40)
+    shutil.copytree(tiny_model_dir, snapshot)
+    blobs = tmp_path / "models--org--tiny" / "blobs"
+    blobs.mkdir()
+    shutil.move(snapshot / "model.safetensors", blobs / "abc123")
+    (snapshot / "model.safetensors").symlink_to(Path("../../blobs/abc123"))
+    assert SentenceEncoder(snapshot, device="cpu", dtype="float32").encode("a dog").shape == (32,)
+
+
+@pytest.mark.parametrize(
+    ("file", "changes", "match"),
+    [
+        ("config.json", {"num_hidden_layers": 10**6}, "num_hidden_layers=1000000 is not an int between"),
+        ("config.json", {"num_hidden_layers": 3}, "num_hidden_layers=3, but model.safetensors holds 2 layers"),
+        ("config.json", {"hidden_size": "32"}, "hidden_size='32' is not an int"),
+        ("config.json", {"vocab_size": 10**9}, "vocab_size=1000000000"),
+        ("sentence_bert_config.json", {"max_seq_length": 10**6}, "max_seq_length=1000000 exceeds the model's 64"),
+        ("sentence_bert_config.json", {"max_seq_length": -5}, "max_seq_length=-5 is not an int >= 2"),
+        ("sentence_bert_config.json", {"max_seq_length": "128"}, "max_seq_length='128' is not an int"),
+        ("1_Pooling/config.json", {"word_embedding_dimension": 10**9}, "positive integer 'word_embedding_dimension'"),
+        ("1_Pooling/config.json", {"word_embedding_dimension": -32}, "positive integer 'word_embedding_dimension'"),
+        ("1_Pooling/config.json", {"word_embedding_dimension": 16}, "Pooling takes vectors of 16 dims, but the module"),
+    ],
+)
+def test_absurd_or_inconsistent_configs_are_refused_before_building(tiny_model_dir, tmp_path, file, changes, match):
+    folder = _copy(tiny_model_dir, tmp_path)
+    _edit(folder / file, **changes)
+    start = time.perf_counter()
+    with pytest.raises(ModelLoadError, match=match):
+        SentenceEncoder(folder, device="cpu")
+    assert time.perf_counter() - start < 60  # refused, not built
+
+
+def test_an_option_over_the_position_embeddings_is_a_config_error(tiny_model_dir):
+    from sbert_plugins import ConfigError
+
+    with pytest.raises(ConfigError, match="max_seq_length=1000 exceeds the 64 position embeddings"):
+        SentenceEncoder(tiny_model_dir, device="cpu", max_seq_length=1000)
+
+
+def test_fingerprint_ignores_unused_files_and_is_bounded_on_huge_ones(tiny_model_dir, tmp_path):
+    folder = _copy(tiny_model_dir, tmp_path)
+    before = SentenceEncoder(folder, device="cpu", dtype="float32").fingerprint
+    (folder / "onnx").mkdir()
+    (folder / "onnx" / "model.onnx").write_bytes(b"\0" * 1000)  # a folder modules.json does not name
+    (folder / "train_script.py").write_text("print('never run')\n")
+    assert SentenceEncoder(folder, device="cpu", dtype="float32").fingerprint == before
+    with open(folder / "huge.bin", "wb") as handle:  # 200 GB, sparse: nothing is written to disk
+        handle.truncate(200 * 1024**3)
+    start = time.perf_counter()
+    after = SentenceEncoder(folder, device="cpu", dtype="float32").fingerprint
+    assert after != before and time.perf_counter() - start < 30

@@ -125,6 +125,18 @@ def test_chunker_plugin_output_is_checked(plugin, tiny_model_dir, chunks):
         encoder.encode("the dog runs " * 30)
 
 
+def test_a_chunker_returning_text_not_in_its_input_is_refused(plugin, tiny_model_dir):
+    """Trust issue, item 10: a "chunk" that is not a piece of the text would embed some other text."""
+    plugin("inventive", sbert_chunkers=lambda: {"made_up": lambda text, offsets, budget: ["a red car", "big city"]})
+    encoder = SentenceEncoder(tiny_model_dir, long_texts="chunk", chunker="made_up", device="cpu")
+    with pytest.raises(PluginError, match="returned 'a red car', which is not a piece of its input text"):
+        encoder.encode("the dog runs " * 30)
+    plugin("faithful", sbert_chunkers=lambda: {"halves": lambda text, offsets, budget: [text[:100], text[100:]]})
+    assert SentenceEncoder(tiny_model_dir, long_texts="chunk", chunker="halves", device="cpu").encode(
+        "the dog runs " * 30
+    ).shape == (32,)
+
+
 def test_pluggy_semantics_firstresult_and_wrappers(plugin, tiny_model_dir):
     calls = []
     plugin("first", sbert_resolve_model=lambda name: str(tiny_model_dir) if name == "tiny-alias" else None)
