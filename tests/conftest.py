@@ -148,6 +148,9 @@ def plugin():
     yield add
     for name in names:
         unregister_plugin(name)
+    from sbert_plugins import reset_plugin_manager
+
+    reset_plugin_manager()  # the errors a broken test plugin left must not reach later tests (sbert plugins)
 
 
 @pytest.fixture()

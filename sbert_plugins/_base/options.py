@@ -105,6 +105,22 @@ def check_chunker(value: Any) -> str:
     return value
 
 
+def check_revision(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value.strip() or any(c.isspace() for c in value):
+        raise _fail("revision", value, "use None (the default branch) or a Hub branch, tag or commit sha")
+    return value
+
+
+def check_truncate_dim(value: Any) -> int | None:
+    if value is None:
+        return None
+    if not _is_int(value) or int(value) < 1:
+        raise _fail("truncate_dim", value, "use None (the model's own) or an int >= 1 (dimensions to keep)")
+    return int(value)
+
+
 def check_max_seq_length(value: Any) -> int | None:
     if value is None:
         return None
@@ -152,6 +168,14 @@ class EncodeOptions:
         "sentences", "how long_texts='chunk' splits: sentences, tokens, plugin chunkers", check_chunker
     )
     max_seq_length: int | None = _option(None, "None = the model's own limit (tokens)", check_max_seq_length)
+    revision: str | None = _option(
+        None, "Hub models: a branch, tag or commit (None = the default branch); the commit is recorded", check_revision
+    )
+    truncate_dim: int | None = _option(
+        None,
+        "keep the first N dims (Matryoshka models); None = the model's own truncate_dim, if any",
+        check_truncate_dim,
+    )
 
     def __post_init__(self) -> None:
         for f in fields(self):

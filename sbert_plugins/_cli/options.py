@@ -6,6 +6,7 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -44,12 +45,13 @@ def _pooling(text: str) -> Any:
 def add_encode_options(parser: argparse.ArgumentParser, **defaults: Any) -> None:
     """The shared encode options as flags, with the shared defaults (``defaults`` overrides one, e.g. train)."""
     group = parser.add_argument_group("encode options (shared by every host; see docs/api.md)")
+    declared = {f.name: str(f.type) for f in fields(EncodeOptions)}
     for name, option in OPTIONS.items():
         flag = "--" + name.replace("_", "-")
         default = defaults.get(name, option.default)
         if name == "normalize":
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=option.help)
-        elif name in ("batch_size", "max_seq_length"):
+        elif declared[name].startswith("int"):
             group.add_argument(flag, type=shared_check(name, int), default=default, help=option.help)
         elif name == "pooling":
             group.add_argument(flag, type=_pooling, default=default, help=option.help + " (a,b concatenates)")

@@ -91,14 +91,18 @@ def embed_texts(
     policy: str,
     chunker: Chunker | None,
     progress: bool,
+    prompt_length: int = 0,
 ) -> torch.Tensor:
-    """Float32 tensor ``(len(texts), dim)`` on the encoder's device, in input order."""
+    """Float32 tensor ``(len(texts), dim)`` on the encoder's device, in input order.
+
+    ``prompt_length`` is how many leading tokens of every text are the prompt (for pooling with
+    ``include_prompt=False``); chunks of long texts carry no prompt length."""
     transformer = encoder.transformer
     ids, cut = _bounded_ids(transformer, texts, policy if chunker is not None else "warn")
     limit = transformer.max_seq_length
     long = sorted({i for i, x in enumerate(ids) if len(x) > limit} | set(cut))
     if not long:
-        return embed_ids(encoder, ids, batch_size, progress)
+        return embed_ids(encoder, ids, batch_size, progress, prompt_length)
     longest = max(len(ids[i]) for i in long)  # tokens seen (of the first characters only, for cut texts)
     if policy == "error":
         raise InputError(
@@ -120,7 +124,7 @@ def embed_texts(
             LongTextWarning,
             stacklevel=4,
         )
-        return embed_ids(encoder, [transformer.truncate(x) for x in ids], batch_size, progress)
+        return embed_ids(encoder, [transformer.truncate(x) for x in ids], batch_size, progress, prompt_length)
     return _embed_chunked(encoder, texts, ids, batch_size, chunker, progress)
 
 
@@ -189,7 +193,9 @@ def _batches(order: np.ndarray, batch_size: int, progress: bool) -> Iterable[int
     return starts
 
 
-def embed_ids(encoder: SentenceEncoder, ids: Sequence[list[int]], batch_size: int, progress: bool) -> torch.Tensor:
+def embed_ids(
+    encoder: SentenceEncoder, ids: Sequence[list[int]], batch_size: int, progress: bool, prompt_length: int = 0
+) -> torch.Tensor:
     """Run the modules over id lists, longest first, and restore the input order (on the device)."""
     order = np.argsort([-len(x) for x in ids], kind="stable")
     device = encoder.device
@@ -197,7 +203,8 @@ def embed_ids(encoder: SentenceEncoder, ids: Sequence[list[int]], batch_size: in
     with torch.inference_mode():
         for start in _batches(order, batch_size, progress):
             batch = [ids[i] for i in order[start : start + batch_size]]
-            features = encoder.forward_features(encoder.transformer.collate(batch, device))
+            features: dict[str, Any] = {**encoder.transformer.collate(batch, device), "prompt_length": prompt_length}
+            features = encoder.forward_features(features)
             chunks.append(features["sentence_embedding"].float())
         sorted_out = torch.cat(chunks)
         out = torch.empty_like(sorted_out)

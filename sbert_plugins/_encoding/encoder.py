@@ -18,9 +18,10 @@ from .._base.errors import ConfigError
 from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
 from .._base.validation import validate_texts
 from .._base.version import __version__
-from .._loading.folders import folder_fingerprint, load_modules, read_prompts
+from .._loading.folders import folder_fingerprint, load_modules
 from .._loading.names import resolve_model
 from .._loading.plugin_functions import Chunker, chunker_function, make_pooling
+from .._loading.st_config import read_model_settings
 from ..models import Normalize, Pooling, Transformer
 from .encode_loop import embed_texts
 from .precision import TORCH_DTYPES, resolve_device, resolve_dtype
@@ -46,13 +47,14 @@ class SentenceEncoder(nn.Sequential):
         model: str | os.PathLike[str] = DEFAULT_MODEL,
         *,
         modules: Sequence[nn.Module] | None = None,
+        cache_folder: str | os.PathLike[str] | None = None,
         **options: Any,
     ) -> None:
         name = os.fspath(model) if modules is None else "custom"
         encode = EncodeOptions.from_mapping({**options, "model": name}, where="SentenceEncoder")
         folder = None
         if modules is None:
-            folder = resolve_model(model)
+            folder = resolve_model(model, encode.revision, cache_folder)
             modules = load_modules(folder, encode.max_seq_length)
         super().__init__(*modules)
         self.options = encode
@@ -61,8 +63,11 @@ class SentenceEncoder(nn.Sequential):
         self.shared = False  # set by shared_encoder(): other hosts hold this object
         self._fingerprint: str | None = None
         self._chunker: Chunker | None = None
-        self.prompts, self.default_prompt_name = read_prompts(folder)
+        settings = read_model_settings(folder)
+        self.prompts, self.default_prompt_name = settings.prompts, settings.default_prompt_name
+        self.similarity_fn_name = settings.similarity_fn_name
         self._configure(encode)
+        self.truncate_dim = self._truncation(encode.truncate_dim or settings.truncate_dim)
 
     def _configure(self, options: EncodeOptions) -> None:
         if options.pooling is not None:
@@ -108,11 +113,24 @@ class SentenceEncoder(nn.Sequential):
         return self.transformer.tokenizer
 
     @property
-    def dimension(self) -> int:
+    def full_dimension(self) -> int:
+        """The width of the last module's output, before any ``truncate_dim``."""
         dim = self.pooling.output_dimension
         for module in self:
             dim = getattr(module, "out_features", dim)
         return int(dim)
+
+    @property
+    def dimension(self) -> int:
+        """The width of the vectors ``encode`` returns (``truncate_dim`` applied)."""
+        return min(self.full_dimension, self.truncate_dim or self.full_dimension)
+
+    def _truncation(self, truncate_dim: int | None) -> int | None:
+        if truncate_dim is not None and truncate_dim > self.full_dimension:
+            raise ConfigError(
+                f"truncate_dim={truncate_dim} exceeds the model's {self.full_dimension} dimensions; use at most that"
+            )
+        return truncate_dim
 
     def set_dtype(self, dtype: str) -> None:
         """Hold the transformer's weights in ``dtype`` (a resolved name: float32, bfloat16, float16).
@@ -149,6 +167,12 @@ class SentenceEncoder(nn.Sequential):
                 self._fingerprint = digest.hexdigest()[:16]
         return self._fingerprint
 
+    @property
+    def revision(self) -> str | None:
+        """The Hub commit sha of the weights, when they came from the Hugging Face cache."""
+        folder = self.folder
+        return folder.name if folder is not None and folder.parent.name == "snapshots" else None
+
     def mark_modified(self) -> None:
         """Call after changing weights (training) so the fingerprint is recomputed."""
         self.folder, self._fingerprint = None, None
@@ -163,6 +187,7 @@ class SentenceEncoder(nn.Sequential):
             "normalize": self.normalize,
             "max_seq_length": self.max_seq_length,
             "prompts": dict(self.prompts),
+            "revision": self.revision,  # the Hub commit the weights came from (None for local folders)
             # informative only (stores do not compare it): bf16 and fp32 vectors of one model are
             # interchangeable for search (min cosine 0.9998 measured), but an index should say which built it
             "dtype": self.dtype_name,
@@ -221,10 +246,13 @@ class SentenceEncoder(nn.Sequential):
         if items:
             chunker = self.chunker_fn() if policy == "chunk" else None
             progress = self._progress(show_progress_bar, items)
-            out = embed_texts(self, items, size, policy, chunker, progress)
+            skip = self.transformer.prompt_length(prefix) if prefix and not self.pooling.include_prompt else 0
+            out = embed_texts(self, items, size, policy, chunker, progress, skip)
         else:
             out = torch.empty((0, self.dimension), dtype=torch.float32, device=self.device)
-        if normalize and not self.normalize:
+        if self.truncate_dim is not None:  # after every module, Normalize included, as sentence-transformers
+            out = out[:, : self.truncate_dim]
+        if normalize and (not self.normalize or self.truncate_dim is not None):
             out = nn.functional.normalize(out, p=2, dim=-1)
         if single:
             out = out[0]
@@ -254,7 +282,10 @@ class SentenceEncoder(nn.Sequential):
             module.save(folder / path if path else folder)  # type: ignore[operator]
             spec.append({"idx": idx, "name": str(idx), "path": path, "type": f"sentence_transformers.models.{kind}"})
         (folder / "modules.json").write_text(json.dumps(spec, indent=2))
-        config: dict[str, Any] = {"__version__": {"sbert_plugins": __version__}, "similarity_fn_name": "cosine"}
+        config: dict[str, Any] = {"__version__": {"sbert_plugins": __version__}}
+        config["similarity_fn_name"] = self.similarity_fn_name
+        if self.truncate_dim is not None:
+            config["truncate_dim"] = self.truncate_dim
         if self.prompts:
             config.update(prompts=self.prompts, default_prompt_name=self.default_prompt_name)
         (folder / "config_sentence_transformers.json").write_text(json.dumps(config, indent=2))

@@ -20,7 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from .._base.errors import ModelLoadError
+from .._base.files import read_json
 
+_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json", "preprocessor_config.json")
 MAX_ENTRIES = 10_000  # files and folders looked at in one model folder
 BOUNDS = {  # config key -> largest sane value (the largest public models stay far below these)
     "num_hidden_layers": 512,
@@ -34,6 +36,21 @@ BOUNDS = {  # config key -> largest sane value (the largest public models stay f
 _PADDING_OFFSET_TYPES = {"roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "mpnet", "longformer", "ibert"}
 _LAYER = re.compile(r"(?:^|\.)(?:layer|layers|h|block|blocks)\.(\d+)\.")
 _EMBEDDING_KEYS = ("word_embeddings.weight", "embed_tokens.weight", "wte.weight", "tok_embeddings.weight")
+
+
+def refuse_remote_code(folder: Path) -> None:
+    """A folder whose configs map classes to its own Python files is refused, never run."""
+    for name in _CODE_CONFIGS:
+        path = folder / name
+        config = read_json(path) if path.is_file() else {}
+        auto_map = config.get("auto_map") if isinstance(config, dict) else None
+        if auto_map:
+            files = sorted(str(p.name) for p in folder.glob("*.py"))
+            raise ModelLoadError(
+                f"{path} maps model classes to code shipped in the folder (auto_map={auto_map!r}; Python files: "
+                f"{files}). sbert-plugins never runs a model folder's code; use a model whose architecture "
+                "transformers knows (e.g. BERT, MPNet, RoBERTa), with its weights as model.safetensors"
+            )
 
 
 def _allowed_roots(folder: Path) -> list[Path]:
@@ -147,3 +164,19 @@ def check_tokenizer_fits(folder: Path, tokenizer: Any, model: Any) -> None:
     missing = sorted(name for name, token_id in specials.items() if token_id is None or token_id >= rows)
     if missing:
         raise ModelLoadError(f"{folder}: the tokenizer's special token(s) {missing} are not in its vocabulary")
+
+
+def check_st_transformer_config(config: Mapping[str, Any], path: Path) -> None:
+    """sentence_bert_config.json of the current format: plain text to token embeddings is what loads here."""
+    task = config.get("transformer_task", "feature-extraction")
+    if task != "feature-extraction":
+        raise ModelLoadError(f"{path}: transformer_task={task!r}; only 'feature-extraction' models embed sentences")
+    if config.get("module_output_name", "token_embeddings") != "token_embeddings":
+        raise ModelLoadError(f"{path}: module_output_name={config['module_output_name']!r} is not supported")
+    modalities = config.get("modality_config") or {"text": {}}
+    if not isinstance(modalities, Mapping) or "message" in modalities or "text" not in modalities:
+        raise ModelLoadError(
+            f"{path}: modality_config={dict(modalities) if isinstance(modalities, Mapping) else modalities!r}; "
+            "models that turn texts into chat messages (a 'message' modality) are not supported: sentence-"
+            "transformers would render each text through the chat template, which sbert-plugins does not"
+        )

@@ -12,39 +12,22 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from .._base.errors import ConfigError, ModelLoadError
 from .._base.files import read_json
-from ..models import ST_CONFIG, ST_POOLING_KEYS, Dense, Normalize, Pooling, Transformer, hf_progress_bars_off
+from ..models import ST_CONFIG, Normalize, Pooling, Transformer, hf_progress_bars_off
 from .checks import (
-    BOUNDS,
     check_files,
     check_max_seq_length,
+    check_st_transformer_config,
     check_tokenizer_fits,
     check_transformer_config,
     position_limit,
+    refuse_remote_code,
 )
+from .module_configs import load_dense, read_pooling
 from .plugin_functions import make_pooling
-
-ST_MODEL_CONFIG = "config_sentence_transformers.json"
-_CODE_CONFIGS = ("config.json", "tokenizer_config.json", "processor_config.json", "preprocessor_config.json")
-
-
-def refuse_remote_code(folder: Path) -> None:
-    """A folder whose configs map classes to its own Python files is refused, never run."""
-    for name in _CODE_CONFIGS:
-        path = folder / name
-        config = read_json(path) if path.is_file() else {}
-        auto_map = config.get("auto_map") if isinstance(config, dict) else None
-        if auto_map:
-            files = sorted(str(p.name) for p in folder.glob("*.py"))
-            raise ModelLoadError(
-                f"{path} maps model classes to code shipped in the folder (auto_map={auto_map!r}; Python files: "
-                f"{files}). sbert-plugins never runs a model folder's code; use a model whose architecture "
-                "transformers knows (e.g. BERT, MPNet, RoBERTa), with its weights as model.safetensors"
-            )
 
 
 def _weights_error(folder: Path, exc: BaseException) -> ModelLoadError:
@@ -91,7 +74,10 @@ def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transfo
         raise _weights_error(folder, exc) from exc
     check_tokenizer_fits(folder, tokenizer, model)
     limit = position_limit(model.config)
+    check_st_transformer_config(st_config, folder / ST_CONFIG)
     configured = check_max_seq_length(st_config.get("max_seq_length"), limit, str(folder / ST_CONFIG))
+    if configured is None and st_config and limit is not None:  # the current format keeps it in the tokenizer
+        configured = min(int(tokenizer.model_max_length or limit), limit)
     if max_seq_length is not None and limit is not None and max_seq_length > limit:
         raise ConfigError(
             f"max_seq_length={max_seq_length} exceeds the {limit} position embeddings of the model in {folder}; "
@@ -105,54 +91,6 @@ def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transfo
     )
 
 
-def load_state(folder: Path) -> dict[str, torch.Tensor]:
-    """Weights of a module folder: model.safetensors, else pytorch_model.bin through weights_only unpickling."""
-    if (folder / "model.safetensors").is_file():
-        from safetensors.torch import load_file
-
-        try:
-            return load_file(str(folder / "model.safetensors"))
-        except Exception as exc:
-            raise ModelLoadError(f"{folder / 'model.safetensors'} is not a valid safetensors file: {exc}") from exc
-    if (folder / "pytorch_model.bin").is_file():
-        try:
-            state: dict[str, torch.Tensor] = torch.load(
-                folder / "pytorch_model.bin", map_location="cpu", weights_only=True
-            )
-        except Exception as exc:
-            raise _weights_error(folder, exc) from exc
-        return state
-    raise ModelLoadError(f"{folder} has no weights (model.safetensors)")
-
-
-def load_dense(folder: Path) -> Dense:
-    config = read_json(folder / "config.json")
-    try:
-        dense = Dense(
-            int(config["in_features"]),
-            int(config["out_features"]),
-            bool(config.get("bias", True)),
-            str(config.get("activation_function", "torch.nn.modules.activation.Tanh")),
-        )
-        dense.load_state_dict(load_state(folder))
-    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
-        raise ModelLoadError(f"{folder}: unusable Dense module ({type(exc).__name__}: {exc})") from exc
-    return dense
-
-
-def read_pooling(folder: Path) -> tuple[int, list[str]]:
-    """``(word_embedding_dimension, modes)`` from a pooling config (sentence-transformers keys)."""
-    path = folder / "config.json"
-    config = read_json(path)
-    dim = config.get("word_embedding_dimension") if isinstance(config, dict) else None
-    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= BOUNDS["hidden_size"]:
-        raise ModelLoadError(f"{path} lacks a positive integer 'word_embedding_dimension' (got {dim!r})")
-    modes = config.get("sbert_plugins_modes") or [m for k, m in ST_POOLING_KEYS if config.get(k)]
-    if not modes or not all(isinstance(m, str) for m in modes):
-        raise ModelLoadError(f"{path} enables no pooling mode")
-    return config["word_embedding_dimension"], list(modes)
-
-
 def _module(entry: Any, folder: Path, max_seq_length: int | None) -> nn.Module:
     spec = folder / "modules.json"
     if not isinstance(entry, dict) or not isinstance(entry.get("type"), str):
@@ -164,7 +102,8 @@ def _module(entry: Any, folder: Path, max_seq_length: int | None) -> nn.Module:
     if kind == "Transformer":
         return load_transformer(where, max_seq_length)
     if kind == "Pooling":
-        return make_pooling(*read_pooling(where))
+        dimension, modes, include_prompt = read_pooling(where)
+        return make_pooling(dimension, modes, include_prompt=include_prompt)
     if kind == "Dense":
         return load_dense(where)
     if kind == "Normalize":
@@ -207,21 +146,6 @@ def _check_dimensions(folder: Path, modules: list[nn.Module]) -> None:
         if isinstance(module, Pooling):
             width = int(module.output_dimension)
         width = int(getattr(module, "out_features", width))
-
-
-def read_prompts(folder: Path | None) -> tuple[dict[str, str], str | None]:
-    """``(prompts, default_prompt_name)`` declared in config_sentence_transformers.json."""
-    path = None if folder is None else folder / ST_MODEL_CONFIG
-    if path is None or not path.is_file():
-        return {}, None
-    config = read_json(path)
-    prompts = config.get("prompts") or {} if isinstance(config, dict) else {}
-    if not isinstance(prompts, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in prompts.items()):
-        raise ModelLoadError(f"{path}: 'prompts' must map names to strings, got {prompts!r:.100}")
-    default = config.get("default_prompt_name")
-    if default is not None and default not in prompts:
-        raise ModelLoadError(f"{path}: default_prompt_name {default!r} is not one of the prompts {sorted(prompts)}")
-    return dict(prompts), default
 
 
 def folder_fingerprint(folder: Path) -> str:

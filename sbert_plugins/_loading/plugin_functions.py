@@ -37,7 +37,7 @@ def _checked_pooling(fn: PoolingFn, plugin: str, mode: str, dimension: int) -> P
     return pooled
 
 
-def make_pooling(dimension: int, modes: str | Sequence[str]) -> Pooling:
+def make_pooling(dimension: int, modes: str | Sequence[str], *, include_prompt: bool = True) -> Pooling:
     """A Pooling module whose mode names are resolved through the ``sbert_pooling_strategies`` hook."""
     names = [modes] if isinstance(modes, str) else list(modes)
     available = get_plugin_manager().contributions(POOLING_STRATEGIES)
@@ -51,7 +51,7 @@ def make_pooling(dimension: int, modes: str | Sequence[str]) -> Pooling:
     for mode in names:
         plugin, fn = available[mode]
         functions.append(fn if plugin == "builtin" else _checked_pooling(fn, plugin, mode, dimension))
-    return Pooling(dimension, names, functions)
+    return Pooling(dimension, names, functions, include_prompt=include_prompt)
 
 
 def chunker_function(name: str) -> Chunker:

@@ -5,7 +5,7 @@ nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
 from ._heads import ACTIVATIONS, Dense, Normalize
-from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, Pooling, PoolingFn
+from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
 from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
 
 __all__ = [
@@ -13,6 +13,7 @@ __all__ = [
     "BUILTIN_POOLING",
     "ST_CONFIG",
     "ST_POOLING_KEYS",
+    "ST_POOLING_NAMES",
     "Dense",
     "Normalize",
     "Pooling",

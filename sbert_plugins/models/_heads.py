@@ -39,6 +39,7 @@ class Dense(nn.Module):
         out_features: int,
         bias: bool = True,
         activation: str = "torch.nn.modules.activation.Tanh",
+        use_residual: bool = False,
     ) -> None:
         super().__init__()
         if activation not in ACTIVATIONS:
@@ -47,9 +48,18 @@ class Dense(nn.Module):
         self.activation_name = activation
         self.linear = nn.Linear(in_features, out_features, bias=bias)
         self.activation = ACTIVATIONS[activation]()
+        self.use_residual = use_residual
+        # a residual across a change of width goes through its own projection (sentence-transformers' layout)
+        self.residual = (
+            nn.Linear(in_features, out_features, bias=False) if use_residual and in_features != out_features else None
+        )
 
     def forward(self, features: dict[str, Any]) -> dict[str, Any]:
-        features["sentence_embedding"] = self.activation(self.linear(features["sentence_embedding"]))
+        x = features["sentence_embedding"]
+        out = self.activation(self.linear(x))
+        if self.use_residual:
+            out = out + (x if self.residual is None else self.residual(x))
+        features["sentence_embedding"] = out
         return features
 
     def save(self, folder: str | Path) -> None:
@@ -63,5 +73,7 @@ class Dense(nn.Module):
             "bias": self.bias,
             "activation_function": self.activation_name,
         }
+        if self.use_residual:  # written only when set, as sentence-transformers does, so older versions still load
+            config["use_residual"] = True
         (folder / "config.json").write_text(json.dumps(config, indent=2))
         save_file({k: v.contiguous() for k, v in self.state_dict().items()}, str(folder / "model.safetensors"))

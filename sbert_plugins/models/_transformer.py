@@ -90,6 +90,13 @@ class Transformer(nn.Module):
         )
         return list(encoded["input_ids"])
 
+    def prompt_length(self, prompt: str) -> int:
+        """How many leading tokens of ``prompt + text`` are the prompt's (sentence-transformers' rule: the
+        prompt tokenized alone, special tokens included, less a closing special token)."""
+        ids = self.token_ids([prompt])[0]
+        closing = bool(ids) and ids[-1] in set(getattr(self.tokenizer, "all_special_ids", []))
+        return len(ids) - 1 if closing else len(ids)
+
     def truncate(self, ids: list[int]) -> list[int]:
         """Cut ids to max_seq_length keeping the closing special token(s)."""
         if len(ids) <= self.max_seq_length:

@@ -158,7 +158,7 @@ def test_plain_transformers_checkpoint_uses_mean(tiny_model_dir, tmp_path):
 def test_missing_folder_is_clear(tmp_path):
     with pytest.raises(ModelLoadError, match="does not exist"):
         SentenceEncoder(str(tmp_path / "nope"))
-    with pytest.raises(ModelLoadError, match=r"no known model name.*Nothing is downloaded"):
+    with pytest.raises(ModelLoadError, match=r"no known model name.*'some-org/unknown-model' is not in the local"):
         SentenceEncoder("some-org/unknown-model")
 
 

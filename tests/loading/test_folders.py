@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from sbert_plugins import ModelLoadError, SentenceEncoder
-from sbert_plugins._loading.folders import folder_fingerprint, read_pooling, read_prompts
+from sbert_plugins._loading.folders import folder_fingerprint
+from sbert_plugins._loading.module_configs import read_pooling
+from sbert_plugins._loading.st_config import read_model_settings
 
 TEXTS = ["the man plays guitar", "a dog eats food"]
 
@@ -33,8 +35,8 @@ def test_pooling_config_keys(tiny_model_dir, tmp_path):
     (folder / "config.json").write_text(
         json.dumps({"word_embedding_dimension": 32, "pooling_mode_cls_token": True, "pooling_mode_max_tokens": True})
     )
-    dim, modes = read_pooling(folder)
-    assert dim == 32 and set(modes) == {"cls", "max"}
+    dim, modes, include_prompt = read_pooling(folder)
+    assert dim == 32 and modes == ["cls", "max"] and include_prompt
     (folder / "config.json").write_text(json.dumps({"word_embedding_dimension": 32}))
     with pytest.raises(ModelLoadError, match="enables no pooling mode"):
         read_pooling(folder)
@@ -45,8 +47,8 @@ def test_prompts_are_read_and_checked(tiny_model_dir, tmp_path):
     shutil.copytree(tiny_model_dir, folder)
     config = {"prompts": {"query": "query: ", "document": ""}, "default_prompt_name": "query"}
     (folder / "config_sentence_transformers.json").write_text(json.dumps(config))
-    prompts, default = read_prompts(folder)
-    assert prompts == {"query": "query: ", "document": ""} and default == "query"
+    settings = read_model_settings(folder)
+    assert settings.prompts == {"query": "query: ", "document": ""} and settings.default_prompt_name == "query"
     encoder = SentenceEncoder(folder, device="cpu", dtype="float32")
     np.testing.assert_array_equal(encoder.encode(["a dog"]), encoder.encode(["a dog"], prompt="query: "))
 

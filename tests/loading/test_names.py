@@ -20,7 +20,7 @@ def test_explicit_paths_are_folders(tiny_model_dir, monkeypatch):
 def test_a_missing_path_and_an_unknown_name_say_which(tmp_path):
     with pytest.raises(ModelLoadError, match=r"folder .* does not exist"):
         resolve_model(tmp_path / "nope")
-    with pytest.raises(ModelLoadError, match="'no-such-model' is no known model name"):
+    with pytest.raises(ModelLoadError, match=r"'no-such-model': it is no known model name .* not in the local Hugging"):
         resolve_model("no-such-model")
     with pytest.raises(ModelLoadError, match="got ''"):
         resolve_model("")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from support import make_plugin
 
-from sbert_plugins import PluginError, SentenceEncoder, register_plugin
+from sbert_plugins import PluginError, SentenceEncoder, register_plugin, reset_plugin_manager
 from sbert_plugins._registry.manager import PluginManager, get_plugin_manager
 
 HAS_DEMO = importlib.util.find_spec("sbert_demo_plugin") is not None
@@ -62,9 +62,12 @@ def test_wrong_return_type_is_named(plugin):
 
 def test_bad_hook_signature_refused_with_evidence():
     bad = make_plugin("bad_sig", sbert_resolve_model=lambda name, surprise: None)
-    with pytest.warns(RuntimeWarning), pytest.raises(PluginError) as info:
-        register_plugin(bad, "bad_sig")
-    assert "bad_sig" in str(info.value) and "surprise" in str(info.value)
+    try:
+        with pytest.warns(RuntimeWarning), pytest.raises(PluginError) as info:
+            register_plugin(bad, "bad_sig")
+        assert "bad_sig" in str(info.value) and "surprise" in str(info.value)
+    finally:
+        reset_plugin_manager()  # its error must not reach later tests
 
 
 def test_unimportable_entry_point_is_reported_not_fatal(tmp_path, monkeypatch):

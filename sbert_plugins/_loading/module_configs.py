@@ -1,0 +1,97 @@
+"""The module folders after the transformer, in both sentence-transformers formats.
+
+Pooling: the legacy keys (``word_embedding_dimension`` and ``pooling_mode_*`` booleans, concatenated
+in sentence-transformers' fixed order) or the current ones (``embedding_dimension``, ``pooling_mode``
+as a name or a list, in that order), with ``include_prompt`` in both. Dense: ``in_features``,
+``out_features``, ``bias``, ``activation_function``, and the current ``use_residual`` (a
+``residual.weight`` projection when the width changes); a Dense over token embeddings
+(``module_input_name`` other than ``sentence_embedding``) is refused, since nothing here pools after it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .._base.errors import ModelLoadError
+from .._base.files import read_json
+from ..models import ST_POOLING_KEYS, ST_POOLING_NAMES, Dense
+from .checks import BOUNDS
+
+_SENTENCE = "sentence_embedding"
+
+
+def _object(path: Path) -> dict[str, Any]:
+    config = read_json(path)
+    if not isinstance(config, dict):
+        raise ModelLoadError(f"{path} must hold a JSON object")
+    return config
+
+
+def read_pooling(folder: Path) -> tuple[int, list[str], bool]:
+    """``(dimension, modes, include_prompt)`` from a pooling config in either format."""
+    path = folder / "config.json"
+    config = _object(path)
+    dim = config.get("embedding_dimension", config.get("word_embedding_dimension"))
+    if isinstance(dim, bool) or not isinstance(dim, int) or not 1 <= dim <= BOUNDS["hidden_size"]:
+        raise ModelLoadError(f"{path} lacks a positive integer 'word_embedding_dimension' (got {dim!r})")
+    current = config.get("pooling_mode")
+    if current is not None:
+        names = [current] if isinstance(current, str) else current
+        modes = [ST_POOLING_NAMES.get(m, m) for m in names] if isinstance(names, list) else None
+    else:
+        modes = config.get("sbert_plugins_modes") or [m for k, m in ST_POOLING_KEYS if config.get(k)]
+    if not modes or not all(isinstance(m, str) for m in modes):
+        raise ModelLoadError(f"{path} enables no pooling mode")
+    include_prompt = config.get("include_prompt", True)
+    if not isinstance(include_prompt, bool):
+        raise ModelLoadError(f"{path}: include_prompt={include_prompt!r} is not true or false")
+    return dim, [str(m) for m in modes], include_prompt
+
+
+def load_state(folder: Path) -> dict[str, torch.Tensor]:
+    """Weights of a module folder: model.safetensors, else pytorch_model.bin through weights_only unpickling."""
+    if (folder / "model.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        try:
+            return load_file(str(folder / "model.safetensors"))
+        except Exception as exc:
+            raise ModelLoadError(f"{folder / 'model.safetensors'} is not a valid safetensors file: {exc}") from exc
+    if (folder / "pytorch_model.bin").is_file():
+        try:
+            state: dict[str, torch.Tensor] = torch.load(
+                folder / "pytorch_model.bin", map_location="cpu", weights_only=True
+            )
+        except Exception as exc:
+            raise ModelLoadError(
+                f"{folder / 'pytorch_model.bin'} cannot be loaded as plain tensors ({type(exc).__name__}: "
+                f"{str(exc)[:200]}); pickles that hold more than tensors can run code and are refused. Convert "
+                "the weights to model.safetensors"
+            ) from exc
+        return state
+    raise ModelLoadError(f"{folder} has no weights (model.safetensors)")
+
+
+def load_dense(folder: Path) -> Dense:
+    config = _object(folder / "config.json")
+    for key in ("module_input_name", "module_output_name"):
+        if config.get(key, _SENTENCE) != _SENTENCE:
+            raise ModelLoadError(
+                f"{folder / 'config.json'}: {key}={config[key]!r}; only a Dense over the sentence embedding is "
+                "supported (a token-level Dense is not)"
+            )
+    try:
+        dense = Dense(
+            int(config["in_features"]),
+            int(config["out_features"]),
+            bool(config.get("bias", True)),
+            str(config.get("activation_function", "torch.nn.modules.activation.Tanh")),
+            use_residual=bool(config.get("use_residual", False)),
+        )
+        dense.load_state_dict(load_state(folder))
+    except (KeyError, TypeError, ValueError, RuntimeError) as exc:
+        raise ModelLoadError(f"{folder}: unusable Dense module ({type(exc).__name__}: {exc})") from exc
+    return dense
