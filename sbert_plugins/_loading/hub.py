@@ -86,20 +86,20 @@ def download(name: str, revision: str | None = None, cache_folder: str | None = 
 def _download(repo: str, revision: str | None, cache_folder: str | None) -> Path:
     from huggingface_hub import HfApi, snapshot_download
 
-    common: dict[str, Any] = {"repo_id": repo, "cache_dir": cache_folder}
-    if _offline():
-        files = None
-        sha = revision or "main"
-    else:
+    common: dict[str, Any] = {"repo_id": repo, "cache_dir": cache_folder, "ignore_patterns": list(NEVER)}
+    files: list[str] | None = None
+    if not _offline():
         info = HfApi().model_info(repo, revision=revision)
         files = [s.rfilename for s in info.siblings or [] if not _matches(s.rfilename, NEVER)]
-        sha = str(info.sha)
     configs = [f for f in files if _matches(f, CONFIG_PATTERNS)] if files is not None else list(CONFIG_PATTERNS)
-    snapshot = Path(snapshot_download(**common, revision=sha, allow_patterns=configs, ignore_patterns=list(NEVER)))
+    # the revision as given (so the cache records the branch or tag for offline use); the commit it names after
+    snapshot = Path(snapshot_download(**common, revision=revision, allow_patterns=configs))
     refuse_remote_code(snapshot)  # before a single weight is fetched
-    folders = _module_folders(snapshot)
-    weights = _weights(files, folders) if files is not None else ["*.safetensors", "*.bin"]
-    snapshot_download(**common, revision=sha, allow_patterns=weights, ignore_patterns=list(NEVER))
+    if files is not None and snapshot.name != str(info.sha):  # a commit landed between the two calls
+        info = HfApi().model_info(repo, revision=snapshot.name)
+        files = [s.rfilename for s in info.siblings or [] if not _matches(s.rfilename, NEVER)]
+    weights = _weights(files, _module_folders(snapshot)) if files is not None else ["*.safetensors", "*.bin"]
+    snapshot_download(**common, revision=snapshot.name, allow_patterns=weights)
     return snapshot
 
 
