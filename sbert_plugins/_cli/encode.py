@@ -71,7 +71,7 @@ def cmd_pairs(args: argparse.Namespace) -> int:
     loaded = time.perf_counter()
     vectors = encoder.encode(sentences, show_progress_bar=args.progress, convert_to="torch")
     encoded = time.perf_counter()
-    pairs = most_similar_pairs(vectors, top_k=args.top_k)
+    pairs = most_similar_pairs(vectors, top_k=args.top_k, similarity=encoder.similarity_fn_name)
     done = time.perf_counter()
     for score, i, j in pairs:
         print(f"{score:.4f}\t{sentences[i]}\t{sentences[j]}")
@@ -89,7 +89,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     corpus = read_lines(args.corpus)
     encoder = make_encoder(args)
     corpus_vectors = encoder.encode(corpus, convert_to="torch")
-    hits = semantic_search(encoder.encode(args.queries, convert_to="torch"), corpus_vectors, top_k=args.top_k)
+    queries = encoder.encode(args.queries, convert_to="torch")
+    hits = semantic_search(queries, corpus_vectors, top_k=args.top_k, similarity=encoder.similarity_fn_name)
     for query, results in zip(args.queries, hits, strict=True):
         print(f"query: {query}")
         for hit in results:

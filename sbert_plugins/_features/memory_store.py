@@ -150,5 +150,6 @@ class InMemoryStore:
         position = {doc_id: n for n, doc_id in enumerate(order)}
         rows = matrix[[position[i] for i in ids]]
         vector = self.encoder.encode([query], prompt_name=query_prompt_name(self.encoder.prompts))
-        hits = semantic_search(vector, rows, top_k=k)[0]
+        similarity = getattr(self.encoder, "similarity_fn_name", "cosine")  # the model's, as the ES mapping
+        hits = semantic_search(vector, rows, top_k=k, similarity=similarity)[0]
         return [SearchResult(ids[h.corpus_id], h.score, dict(self._docs[ids[h.corpus_id]][1])) for h in hits]

@@ -71,9 +71,25 @@ def dot_score(a: Any, b: Any) -> torch.Tensor:
     return a @ b.T.to(a.device)
 
 
+SIMILARITIES = ("cosine", "dot", "euclidean", "manhattan")  # a model's similarity_fn_name
+
+
+def _scorer(similarity: str) -> tuple[Any, Any]:
+    """``(prepare, score)`` for a similarity: prepare checks (and for cosine normalises) the embeddings,
+    ``score(a, b)`` is the ``(len(a), len(b))`` matrix, higher = more similar (distances are negated,
+    as sentence-transformers' ``euclidean_sim`` / ``manhattan_sim``)."""
+    if similarity not in SIMILARITIES:
+        raise ConfigError(f"similarity={similarity!r}: choose one of {SIMILARITIES}")
+    prepare = _unit if similarity == "cosine" else _as_tensor
+    if similarity in ("cosine", "dot"):
+        return prepare, lambda a, b: a @ b.T
+    p = 2.0 if similarity == "euclidean" else 1.0
+    return prepare, lambda a, b: -torch.cdist(a, b, p=p)
+
+
 @dataclass(frozen=True)
 class Hit:
-    """One search result: ``corpus_id`` indexes the corpus, ``score`` is cosine."""
+    """One search result: ``corpus_id`` indexes the corpus, ``score`` is the similarity (cosine by default)."""
 
     corpus_id: int
     score: float
@@ -85,12 +101,15 @@ def semantic_search(
     top_k: int = 10,
     query_chunk_size: int = 1000,
     corpus_chunk_size: int = 50000,
+    similarity: str = "cosine",
 ) -> list[list[Hit]]:
-    """Top-k corpus entries by cosine for each query, best first; equal scores by corpus id (smaller first),
-    so the answer does not depend on the chunk sizes."""
+    """Top-k corpus entries for each query, best first; equal scores by corpus id (smaller first), so the
+    answer does not depend on the chunk sizes. ``similarity`` is cosine, dot, euclidean or manhattan (pass
+    the model's ``encoder.similarity_fn_name``)."""
     k = _check_top_k(top_k)
-    queries = _unit(query_embeddings, "query_embeddings")
-    corpus = _unit(corpus_embeddings, "corpus_embeddings").to(queries.device)
+    prepare, score = _scorer(similarity)
+    queries = prepare(query_embeddings, "query_embeddings")
+    corpus = prepare(corpus_embeddings, "corpus_embeddings").to(queries.device)
     _check_dims(queries, corpus)
     k = min(k, len(corpus))
     results: list[list[Hit]] = []
@@ -99,7 +118,7 @@ def semantic_search(
         best_s = torch.full((len(q), 0), float("-inf"), device=q.device)
         best_i = torch.zeros((len(q), 0), dtype=torch.long, device=q.device)
         for cs in range(0, len(corpus), corpus_chunk_size):
-            scores = q @ corpus[cs : cs + corpus_chunk_size].T
+            scores = score(q, corpus[cs : cs + corpus_chunk_size])
             ids = torch.arange(cs, cs + scores.shape[1], device=q.device).expand_as(scores)
             s, i = _exact_top_k(scores, ids, k)
             best_s, best_i = _exact_top_k(torch.cat([best_s, s], 1), torch.cat([best_i, i], 1), k)
@@ -165,16 +184,18 @@ def _merge(
 
 
 def most_similar_pairs(
-    embeddings: Any, top_k: int = 100, chunk_size: int | None = None
+    embeddings: Any, top_k: int = 100, chunk_size: int | None = None, similarity: str = "cosine"
 ) -> list[tuple[float, int, int]]:
     """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
 
     Rows are scored in chunks against all rows (memory ``O(chunk_size * n)``); each
     chunk contributes only entries at or above the global k-th score found so far.
     Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
+    ``similarity`` as in :func:`semantic_search`.
     """
     k = _check_top_k(top_k)
-    x = _unit(embeddings, "embeddings")
+    prepare, score = _scorer(similarity)
+    x = prepare(embeddings, "embeddings")
     n = len(x)
     if n < 2:
         return []
@@ -182,7 +203,7 @@ def most_similar_pairs(
     best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
     for start in range(0, n - 1, rows):
         # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
-        scores = x[start : start + rows] @ x[start:].T
+        scores = score(x[start : start + rows], x[start:])
         block = torch.arange(len(scores), device=x.device)
         scores.masked_fill_(block[:, None] >= torch.arange(scores.shape[1], device=x.device)[None, :], float("-inf"))
         floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")

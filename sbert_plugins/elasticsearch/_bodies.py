@@ -48,6 +48,20 @@ def index_options(
     return options
 
 
+def default_similarity(model_similarity: str, normalize: bool) -> str:
+    """The dense_vector similarity for a model's ``similarity_fn_name`` (cosine, dot, euclidean, manhattan)."""
+    if model_similarity == "euclidean":
+        return "l2_norm"
+    if model_similarity == "manhattan":
+        raise ConfigError(
+            "the model was trained for manhattan similarity, which dense_vector has no form of; pass similarity= "
+            "('l2_norm' is the closest) to choose one"
+        )
+    if model_similarity == "dot":
+        return "dot_product" if normalize else "max_inner_product"
+    return "dot_product" if normalize else "cosine"
+
+
 def check_similarity(similarity: str, normalize: bool) -> str:
     """dot_product needs unit vectors: refuse it for an encoder that does not normalise."""
     if similarity not in SIMILARITIES:

@@ -78,7 +78,10 @@ class IndexOps:
         recorded in the contract.
         """
         normalize = self.encoder.normalize
-        similarity = bodies.check_similarity(similarity or ("dot_product" if normalize else "cosine"), normalize)
+        model_similarity = getattr(self.encoder, "similarity_fn_name", "cosine")
+        similarity = bodies.check_similarity(
+            similarity or bodies.default_similarity(model_similarity, normalize), normalize
+        )
         options = bodies.index_options(index_type, m, ef_construction, oversample)
         body = bodies.index_body(
             self.encoder.contract(),

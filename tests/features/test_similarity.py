@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from support import brute_force_pairs
 
-from sbert_plugins import EmbeddingContractError, cos_sim, most_similar_pairs, semantic_search
+from sbert_plugins import ConfigError, EmbeddingContractError, cos_sim, most_similar_pairs, semantic_search
 
 
 @pytest.fixture()
@@ -62,3 +62,27 @@ def test_semantic_search_breaks_ties_by_corpus_id_whatever_the_chunking(corpus_c
         expected = sorted(range(len(corpus)), key=lambda i: (-scores[i], i))[:15]
         assert [h.corpus_id for h in row] == expected
         assert [h.score for h in row] == pytest.approx([float(scores[i]) for i in expected])
+
+
+@pytest.mark.parametrize("similarity", ["cosine", "dot", "euclidean", "manhattan"])
+def test_every_model_similarity_is_exact_against_brute_force(similarity):
+    """The four similarity_fn_name values sentence-transformers models declare, for search and pair mining."""
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(120, 6)).astype(np.float64)
+    if similarity == "cosine":
+        unit = x / np.linalg.norm(x, axis=1, keepdims=True)
+        full = unit @ unit.T
+    elif similarity == "dot":
+        full = x @ x.T
+    else:
+        order = 2 if similarity == "euclidean" else 1
+        full = -np.linalg.norm(x[:, None, :] - x[None, :, :], ord=order, axis=2)
+    hits = semantic_search(x[:10].astype(np.float32), x.astype(np.float32), top_k=5, similarity=similarity)
+    for q, row in enumerate(hits):
+        assert [h.corpus_id for h in row] == list(np.argsort(-full[q], kind="stable")[:5])
+    pairs = most_similar_pairs(x.astype(np.float32), top_k=20, chunk_size=17, similarity=similarity)
+    i, j = np.triu_indices(len(x), k=1)
+    expected = sorted(zip(full[i, j], i, j, strict=True), key=lambda t: (-t[0], t[1], t[2]))[:20]
+    assert [(a, b) for _, a, b in pairs] == [(int(a), int(b)) for _, a, b in expected]
+    with pytest.raises(ConfigError, match="similarity='jaccard'"):
+        semantic_search(x[:1], x, similarity="jaccard")

@@ -75,3 +75,13 @@ def test_version_mismatch_says_what_to_install():
         check_versions("8.19.3", "9.1.0")
     with pytest.raises(VectorStoreError, match=r"pip install 'elasticsearch>=8,<9'"):
         check_versions("9.0.1", "8.19.7")
+
+
+def test_the_index_similarity_follows_the_models_similarity_fn_name():
+    from sbert_plugins.elasticsearch._bodies import default_similarity
+
+    assert default_similarity("cosine", True) == "dot_product" and default_similarity("cosine", False) == "cosine"
+    assert default_similarity("dot", True) == "dot_product" and default_similarity("dot", False) == "max_inner_product"
+    assert default_similarity("euclidean", False) == "l2_norm"
+    with pytest.raises(ConfigError, match="manhattan similarity, which dense_vector has no form of"):
+        default_similarity("manhattan", False)

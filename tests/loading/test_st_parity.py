@@ -219,3 +219,23 @@ def test_truncate_dim_option_and_renormalisation(tmp_path):
 
     with pytest.raises(ConfigError, match="truncate_dim=64 exceeds the model's 32 dimensions"):
         SentenceEncoder(folder, device="cpu", truncate_dim=64)
+
+
+def test_the_models_similarity_fn_name_is_used(tmp_path):
+    from sentence_transformers import SentenceTransformer
+
+    from sbert_plugins import semantic_search
+
+    folder = _build("distilbert", tmp_path)  # not normalised: dot and cosine rank differently
+    config = json.loads((folder / "config_sentence_transformers.json").read_text())
+    (folder / "config_sentence_transformers.json").write_text(json.dumps({**config, "similarity_fn_name": "dot"}))
+    ours = SentenceEncoder(folder, device="cpu", dtype="float32")
+    assert ours.similarity_fn_name == "dot"
+    theirs = SentenceTransformer(str(folder), device="cpu")
+    vectors = ours.encode(TEXTS)
+    expected = theirs.similarity(vectors, vectors).numpy()
+    hits = semantic_search(vectors, vectors, top_k=len(TEXTS), similarity=ours.similarity_fn_name)
+    for q, row in enumerate(hits):
+        np.testing.assert_allclose([h.score for h in row], sorted(expected[q], reverse=True), rtol=1e-5)
+    saved = ours.save(tmp_path / "resaved")
+    assert json.loads((saved / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "dot"
