@@ -31,7 +31,9 @@ def _check_needs(page: Path, request: pytest.FixtureRequest) -> None:
             pytest.skip("no Elasticsearch (SBERT_ES_URL)")
         elif need == "spark":
             request.getfixturevalue("spark")
-        elif need not in ("quality", "data", "elasticsearch", "spark"):
+        elif need == "hub":
+            request.getfixturevalue("doc_hub")
+        elif need not in ("quality", "data", "elasticsearch", "spark", "hub"):
             raise AssertionError(f"{page.name}: unknown doc-test need {need!r}")
 
 
@@ -40,6 +42,19 @@ def _param(page: Path):
     needs = found.group(1).split() if found else []
     marks = [getattr(pytest.mark, n) for n in needs if n in ("elasticsearch", "spark", "quality", "data")]
     return pytest.param(page, marks=marks, id=page.name)
+
+
+@pytest.fixture()
+def doc_hub(monkeypatch, tmp_path, tiny_model_dir):
+    """The Hub models the docs name, served by a fake Hub on 127.0.0.1 (tiny random weights: the pages
+    check what loading does, not what the vectors mean)."""
+    from fake_hub import FakeHub, fake_hub_env
+
+    files = {str(p.relative_to(tiny_model_dir)): p.read_bytes() for p in tiny_model_dir.rglob("*") if p.is_file()}
+    with FakeHub() as hub:
+        fake_hub_env(monkeypatch, hub, tmp_path / "hub")
+        hub.add_repo("BAAI/bge-small-en-v1.5", files, tags=["v1.5"])
+        yield hub
 
 
 @pytest.mark.parametrize("page", [_param(p) for p in PAGES if _blocks(p)])

@@ -175,6 +175,29 @@ def test_a_model_folder_shipped_with_sparkfiles(spark, tiny_model_dir, tiny_enco
         df.select(embed("text", model="sparkfiles:not-shipped", device="cpu")).collect()
 
 
+def test_a_hub_model_downloaded_once_on_the_driver_and_shipped(spark, tiny_model_dir, monkeypatch, tmp_path):
+    """Any-model issue: workers get a Hub model without each reaching the Hub (docs/spark.md)."""
+    pytest.importorskip("huggingface_hub")
+    from fake_hub import FakeHub, fake_hub_env
+
+    from sbert_plugins import SentenceEncoder
+    from sbert_plugins.spark import embed
+
+    with FakeHub() as hub:
+        fake_hub_env(monkeypatch, hub, tmp_path)
+        files = {str(p.relative_to(tiny_model_dir)): p.read_bytes() for p in tiny_model_dir.rglob("*") if p.is_file()}
+        sha = hub.add_repo("acme/tiny", files)
+        driver = SentenceEncoder("acme/tiny", revision=sha, device="cpu", dtype="float32")  # the one download
+        shipped = driver.save(tmp_path / "acme-tiny")  # a plain folder (the Hub cache holds links)
+        spark.sparkContext.addFile(str(shipped), recursive=True)
+        requests = len(hub.requests)
+        df = spark.createDataFrame([(t,) for t in TEXTS], "text string")
+        rows = df.select("text", embed("text", model="sparkfiles:acme-tiny", device="cpu").alias("e")).collect()
+        assert len(hub.requests) == requests  # the workers never asked the Hub
+    expected = driver.encode([r.text for r in rows])
+    assert cosine(np.array([r.e for r in rows]), expected).min() >= 0.9999
+
+
 @pytest.mark.elasticsearch
 def test_write_elasticsearch_counts_reruns_and_failures(spark, tiny_model_dir, index_name):
     from support import es_url
