@@ -71,7 +71,11 @@ class SentenceEncoder(nn.Sequential):
 
     def _configure(self, options: EncodeOptions) -> None:
         if options.pooling is not None:
-            index = next(i for i, m in enumerate(self) if isinstance(m, Pooling))
+            index = next((i for i, m in enumerate(self) if isinstance(m, Pooling)), None)
+            if index is None:
+                raise ConfigError(
+                    f"pooling={options.pooling!r}, but model {self.name!r} has no Pooling module to replace"
+                )
             self[index] = make_pooling(self.transformer.dimension, options.pooling)
         if options.normalize is not None:
             self._set_normalize(options.normalize)
@@ -93,8 +97,13 @@ class SentenceEncoder(nn.Sequential):
         return module
 
     @property
-    def pooling(self) -> Pooling:
-        return next(m for m in self if isinstance(m, Pooling))
+    def pooling(self) -> Pooling | None:
+        """The Pooling module (None for a StaticEmbedding model, which pools by itself)."""
+        return next((m for m in self if isinstance(m, Pooling)), None)
+
+    @property
+    def pooling_modes(self) -> list[str]:
+        return self.pooling.modes if self.pooling is not None else ["static"]
 
     @property
     def normalize(self) -> bool:
@@ -115,7 +124,7 @@ class SentenceEncoder(nn.Sequential):
     @property
     def full_dimension(self) -> int:
         """The width of the last module's output, before any ``truncate_dim``."""
-        dim = self.pooling.output_dimension
+        dim = self.pooling.output_dimension if self.pooling is not None else self.transformer.dimension
         for module in self:
             dim = getattr(module, "out_features", dim)
         return int(dim)
@@ -183,7 +192,7 @@ class SentenceEncoder(nn.Sequential):
             "model": self.name,
             "fingerprint": self.fingerprint,
             "dims": self.dimension,
-            "pooling": "+".join(self.pooling.modes),
+            "pooling": "+".join(self.pooling_modes),
             "normalize": self.normalize,
             "max_seq_length": self.max_seq_length,
             "prompts": dict(self.prompts),
@@ -246,7 +255,8 @@ class SentenceEncoder(nn.Sequential):
         if items:
             chunker = self.chunker_fn() if policy == "chunk" else None
             progress = self._progress(show_progress_bar, items)
-            skip = self.transformer.prompt_length(prefix) if prefix and not self.pooling.include_prompt else 0
+            excluded = self.pooling is not None and not self.pooling.include_prompt
+            skip = self.transformer.prompt_length(prefix) if prefix and excluded else 0
             out = embed_texts(self, items, size, policy, chunker, progress, skip)
         else:
             out = torch.empty((0, self.dimension), dtype=torch.float32, device=self.device)
@@ -293,7 +303,7 @@ class SentenceEncoder(nn.Sequential):
 
     def __repr__(self) -> str:
         return (
-            f"SentenceEncoder(model={self.name!r}, dims={self.dimension}, pooling={self.pooling.modes}, "
+            f"SentenceEncoder(model={self.name!r}, dims={self.dimension}, pooling={self.pooling_modes}, "
             f"normalize={self.normalize}, max_seq_length={self.max_seq_length}, dtype={self.dtype_name!r}, "
             f"device={str(self.device)!r})"
         )

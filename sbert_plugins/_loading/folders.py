@@ -26,7 +26,7 @@ from .checks import (
     position_limit,
     refuse_remote_code,
 )
-from .module_configs import load_dense, read_pooling
+from .module_configs import load_dense, load_static, read_pooling
 from .plugin_functions import make_pooling
 
 
@@ -106,11 +106,13 @@ def _module(entry: Any, folder: Path, max_seq_length: int | None) -> nn.Module:
         return make_pooling(dimension, modes, include_prompt=include_prompt)
     if kind == "Dense":
         return load_dense(where)
+    if kind == "StaticEmbedding":
+        return load_static(where)
     if kind == "Normalize":
         return Normalize()
     raise ModelLoadError(
         f"{spec} uses module type {entry['type']!r}, which sbert-plugins cannot load; "
-        "supported: ['Dense', 'Normalize', 'Pooling', 'Transformer']"
+        "supported: ['Dense', 'Normalize', 'Pooling', 'StaticEmbedding', 'Transformer']"
     )
 
 

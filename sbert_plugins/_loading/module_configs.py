@@ -17,7 +17,7 @@ import torch
 
 from .._base.errors import ModelLoadError
 from .._base.files import read_json
-from ..models import ST_POOLING_KEYS, ST_POOLING_NAMES, Dense
+from ..models import ST_POOLING_KEYS, ST_POOLING_NAMES, Dense, StaticEmbedding
 from .checks import BOUNDS
 
 _SENTENCE = "sentence_embedding"
@@ -95,3 +95,33 @@ def load_dense(folder: Path) -> Dense:
     except (KeyError, TypeError, ValueError, RuntimeError) as exc:
         raise ModelLoadError(f"{folder}: unusable Dense module ({type(exc).__name__}: {exc})") from exc
     return dense
+
+
+def load_static(folder: Path) -> StaticEmbedding:
+    """A StaticEmbedding folder: ``tokenizer.json`` and ``embedding.weight`` (or model2vec's ``embeddings``,
+    with its optional ``mapping`` of token ids to rows and per-token ``weights``, folded as sentence-transformers
+    folds them)."""
+    from tokenizers import Tokenizer
+
+    path = folder / "tokenizer.json"
+    if not path.is_file():
+        raise ModelLoadError(f"{folder} is a StaticEmbedding folder without tokenizer.json")
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise ModelLoadError(f"{path} is not a tokenizers file: {exc}") from exc
+    state = load_state(folder)
+    weight = state.get("embedding.weight")
+    if weight is None and "embeddings" in state:
+        weight = state["embeddings"]
+        if "mapping" in state:
+            weight = weight[state["mapping"].long()]
+        if "weights" in state:
+            weight = weight * state["weights"].unsqueeze(1)
+    if weight is None or weight.dim() != 2:
+        raise ModelLoadError(f"{folder}: no 2-D 'embedding.weight' (or model2vec 'embeddings') tensor")
+    if tokenizer.get_vocab_size() > weight.shape[0]:
+        raise ModelLoadError(
+            f"{folder}: the tokenizer has {tokenizer.get_vocab_size()} tokens but the table {weight.shape[0]} rows"
+        )
+    return StaticEmbedding(tokenizer, weight)

@@ -6,6 +6,7 @@ nothing up; reading model folders is the loading layer's job (``_loading/``).
 
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
+from ._static import StaticEmbedding
 from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Normalize",
     "Pooling",
     "PoolingFn",
+    "StaticEmbedding",
     "Transformer",
     "hf_progress_bars_off",
 ]

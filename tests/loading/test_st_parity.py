@@ -239,3 +239,36 @@ def test_the_models_similarity_fn_name_is_used(tmp_path):
         np.testing.assert_allclose([h.score for h in row], sorted(expected[q], reverse=True), rtol=1e-5)
     saved = ours.save(tmp_path / "resaved")
     assert json.loads((saved / "config_sentence_transformers.json").read_text())["similarity_fn_name"] == "dot"
+
+
+def test_static_embedding_models_match_in_both_layouts(tmp_path):
+    """model2vec / static-retrieval-mrl style: a token table averaged per text, no transformer."""
+    import torch
+    from sentence_transformers import SentenceTransformer, models
+    from tokenizers import Tokenizer, pre_tokenizers
+    from tokenizers import models as tok_models
+
+    vocab = {w: i for i, w in enumerate(["[UNK]", *WORDS])}
+    tokenizer = Tokenizer(tok_models.WordLevel(vocab, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    torch.manual_seed(0)
+    static = models.StaticEmbedding(tokenizer, embedding_weights=torch.randn(len(vocab), 24))
+    model = SentenceTransformer(modules=[static, models.Normalize()], truncate_dim=12, device="cpu")
+    current = tmp_path / "static"
+    model.save(str(current))
+    _compare(current, None)
+    ours = SentenceEncoder(current, device="cpu", dtype="float32")
+    assert ours.dimension == 12 and ours.contract()["pooling"] == "static"
+    long = " ".join(["the man plays guitar"] * 500)  # never truncated: every token counts
+    theirs = SentenceTransformer(str(current), device="cpu").encode([long])
+    np.testing.assert_allclose(ours.encode([long]), theirs, atol=1e-5)
+    legacy = tmp_path / "legacy"  # 3.x kept it in 0_StaticEmbedding/
+    shutil.copytree(current, legacy)
+    (legacy / "0_StaticEmbedding").mkdir()
+    for name in ("tokenizer.json", "model.safetensors"):
+        shutil.move(legacy / name, legacy / "0_StaticEmbedding" / name)
+    spec = json.loads((legacy / "modules.json").read_text())
+    spec[0]["path"], spec[0]["type"] = "0_StaticEmbedding", "sentence_transformers.models.StaticEmbedding"
+    (legacy / "modules.json").write_text(json.dumps(spec))
+    _compare(legacy, None)
+    _compare(ours.save(tmp_path / "resaved"), None)
