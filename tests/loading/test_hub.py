@@ -164,3 +164,33 @@ def test_pickles_are_not_fetched_where_safetensors_exist(hub, tiny_files, tmp_pa
 def test_revision_is_for_hub_models_only(tiny_model_dir):
     with pytest.raises(ConfigError, match="revision='main' is for Hub models"):
         SentenceEncoder(tiny_model_dir, revision="main", device="cpu")
+
+
+def test_a_private_repo_without_a_token_says_to_log_in(hub, tiny_files):
+    hub.add_repo("acme/private", tiny_files[0], private=True, token="hf_secret")
+    with pytest.raises(ModelLoadError, match="is not on the Hub \\(or is private: log in"):
+        SentenceEncoder("acme/private", device="cpu")
+
+
+def test_a_full_disk_is_named(hub, tiny_files, monkeypatch):
+    import errno
+
+    import huggingface_hub
+
+    hub.add_repo("acme/tiny", tiny_files[0])
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", full)
+    with pytest.raises(ModelLoadError, match=r"the disk is full .* HF_HOME or cache_folder="):
+        SentenceEncoder("acme/tiny", device="cpu")
+
+
+def test_the_cli_takes_a_revision(hub, tiny_files, capsys):
+    from sbert_plugins._cli.main import main
+
+    first = hub.add_repo("acme/tiny", tiny_files[0])
+    hub.add_commit("acme/tiny", tiny_files[1])
+    assert main(["encode", "a dog", "--model", "acme/tiny", "--revision", first, "--device", "cpu"]) == 0
+    assert len(__import__("json").loads(capsys.readouterr().out)["embedding"]) == 32
