@@ -18,6 +18,7 @@ __all__ = [
     "DEFAULT_MODEL",
     "DUPLICATE_POLICIES",
     "OPTIONS",
+    "PRECISIONS",
     "CacheStats",
     "ConfigError",
     "Document",
@@ -67,6 +68,8 @@ __all__ = [
     "most_similar_pairs",
     "option_defaults",
     "parse_document",
+    "quantization_ranges",
+    "quantize_embeddings",
     "query_prompt_name",
     "register_plugin",
     "report_existing_id",
@@ -123,6 +126,7 @@ _HOMES = {
     "._base.protocols": ("DUPLICATE_POLICIES", "Encoder", "Failure", "IngestReport", "SearchResult", "VectorStore"),
     "._loading.names": ("resolve_model",),
     "._encoding.encoder_cache": ("SharedEncoders", "shared_encoder", "shared_encoders"),
+    "._base.quantization": ("PRECISIONS", "quantization_ranges", "quantize_embeddings"),
     "._features.similarity": ("Hit", "cos_sim", "dot_score", "most_similar_pairs", "semantic_search"),
     "._features.memory_store": ("InMemoryStore",),
     "._base.validation": ("text_problem", "validate_texts"),
@@ -166,6 +170,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._base.filters import Filter
     from ._base.options import DEFAULT_MODEL, OPTIONS, EncodeOptions, option_defaults, takes_encode_options
     from ._base.protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport, SearchResult, VectorStore
+    from ._base.quantization import PRECISIONS, quantization_ranges, quantize_embeddings
     from ._base.validation import text_problem, validate_texts
     from ._encoding.encoder import SentenceEncoder
     from ._encoding.encoder_cache import SharedEncoders, shared_encoder, shared_encoders

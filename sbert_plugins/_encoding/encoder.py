@@ -16,6 +16,7 @@ from torch import nn
 
 from .._base.errors import ConfigError
 from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
+from .._base.quantization import quantize_embeddings
 from .._base.validation import validate_texts
 from .._base.version import __version__
 from .._loading.folders import folder_fingerprint, load_modules
@@ -235,11 +236,15 @@ class SentenceEncoder(nn.Sequential):
         unicode_errors: str = "strict",
         prompt_name: str | None = None,
         prompt: str | None = None,
+        precision: str = "float32",
     ) -> Any:
         """Embed texts: ``(n, dimension)`` float32 in input order (``(dimension,)`` for one str).
 
         ``convert_to='numpy'`` gives a numpy array; ``'torch'`` a tensor on the encoder's
-        device (so similarity search can stay on the GPU). ``normalize=True`` L2-normalises
+        device (so similarity search can stay on the GPU). ``precision`` = ``int8`` / ``uint8`` / ``binary`` /
+        ``ubinary`` quantizes the result as ``quantize_embeddings`` does, calibrated on these embeddings
+        (for a stable calibration, encode in float32 and quantize with ranges from a larger set).
+        ``normalize=True`` L2-normalises
         even if the model has no Normalize module. ``prompt_name`` picks a prompt the model
         declares (its ``default_prompt_name`` applies otherwise); ``prompt`` gives one directly.
         """
@@ -264,6 +269,9 @@ class SentenceEncoder(nn.Sequential):
             out = out[:, : self.truncate_dim]
         if normalize and (not self.normalize or self.truncate_dim is not None):
             out = nn.functional.normalize(out, p=2, dim=-1)
+        if precision != "float32":
+            quantized = torch.from_numpy(quantize_embeddings(out, precision))
+            out = quantized.to(out.device) if convert_to == "torch" else quantized
         if single:
             out = out[0]
         return out.cpu().numpy() if convert_to == "numpy" else out
