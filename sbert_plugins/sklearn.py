@@ -94,7 +94,10 @@ class SBERTTransformer(TransformerMixin, BaseEstimator):
 
         if not self.cache:
             return encode(texts)
-        key = (self.model_fingerprint_, self.pooling_, self.normalize_, self.dtype_, self.long_texts, self.chunker)
+        # everything the vectors depend on: the encoder's whole contract (weights, pooling, dims with truncate_dim,
+        # max_seq_length, prompts, dtype, revision) and the long-text policy; a new option lands in the contract
+        contract = tuple(sorted((k, repr(v)) for k, v in encoder.contract().items()))
+        key = (*contract, self.long_texts, self.chunker)
         return embedding_cache.encode(key, texts, encode)
 
     def _encoder(self) -> Encoder:

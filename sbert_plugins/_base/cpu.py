@@ -96,7 +96,8 @@ def machine_key(*, isa_cap: bool = True) -> str:
         torch_version = metadata.version("torch")
     except metadata.PackageNotFoundError:
         torch_version = "none"
-    parts = [cpu_model(), " ".join(sorted(cpu_flags())), torch_version]
+    threads = os.environ.get("OMP_NUM_THREADS", "")  # a 1-thread worker's timings are not a 16-thread CLI's
+    parts = [cpu_model(), " ".join(sorted(cpu_flags())), torch_version, f"{os.cpu_count()}:{threads}"]
     if isa_cap:
         parts.append(os.environ.get(ISA_VAR, ""))
     return hashlib.blake2b("\n".join(parts).encode(), digest_size=8).hexdigest()
@@ -148,7 +149,10 @@ def _probe_amx() -> bool | None:
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    return done.returncode != 0 and "ok" not in done.stdout
+    if "ok" in done.stdout:
+        return False
+    # only death by a signal (SIGILL) is a trap; any other failure (no torch, a broken interpreter) says nothing
+    return True if done.returncode < 0 else None
 
 
 @functools.lru_cache(maxsize=1)

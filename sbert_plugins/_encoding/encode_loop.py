@@ -125,7 +125,7 @@ def embed_texts(
             stacklevel=4,
         )
         return embed_ids(encoder, [transformer.truncate(x) for x in ids], batch_size, progress, prompt_length)
-    return _embed_chunked(encoder, texts, ids, batch_size, chunker, progress)
+    return _embed_chunked(encoder, texts, ids, batch_size, chunker, progress, prompt_length)
 
 
 def _embed_chunked(
@@ -135,8 +135,12 @@ def _embed_chunked(
     batch_size: int,
     chunker: Chunker,
     progress: bool,
+    prompt_length: int = 0,
 ) -> torch.Tensor:
-    """Long texts become chunks; a text's vector is the token-weighted mean of its chunks."""
+    """Long texts become chunks; a text's vector is the token-weighted mean of its chunks.
+
+    Texts that fit are embedded whole, with the prompt length; chunks carry none (only the first chunk
+    of a text holds its prompt, and pooling keeps every chunk's tokens)."""
     limit = encoder.max_seq_length
     flat: list[list[int]] = []
     owners: list[int] = []
@@ -147,7 +151,7 @@ def _embed_chunked(
             raise InputError(f"text {i}: {exc}", [i], [exc.reasons[0] if exc.reasons else str(exc)]) from None
         flat.extend(pieces)
         owners.extend([i] * len(pieces))
-    vectors = embed_ids(encoder, flat, batch_size, progress)
+    vectors = _embed_split(encoder, flat, [len(ids[o]) <= limit for o in owners], batch_size, progress, prompt_length)
     device = vectors.device
     weights = torch.tensor([len(x) for x in flat], dtype=torch.float32, device=device).unsqueeze(1)
     out = torch.zeros((len(texts), vectors.shape[1]), dtype=torch.float32, device=device)
@@ -158,6 +162,27 @@ def _embed_chunked(
     out /= total
     if encoder.normalize:
         out = torch.nn.functional.normalize(out, p=2, dim=-1)
+    return out
+
+
+def _embed_split(
+    encoder: SentenceEncoder,
+    flat: list[list[int]],
+    whole: list[bool],
+    batch_size: int,
+    progress: bool,
+    prompt_length: int,
+) -> torch.Tensor:
+    """``embed_ids`` of the whole texts with their prompt length and of the chunks without, in ``flat``'s order."""
+    if prompt_length == 0 or all(whole) or not any(whole):
+        return embed_ids(encoder, flat, batch_size, progress, prompt_length if all(whole) else 0)
+    rows = [i for i, w in enumerate(whole) if w]
+    pieces = [i for i, w in enumerate(whole) if not w]
+    first = embed_ids(encoder, [flat[i] for i in rows], batch_size, progress, prompt_length)
+    second = embed_ids(encoder, [flat[i] for i in pieces], batch_size, progress, 0)
+    out = torch.empty((len(flat), first.shape[1]), dtype=first.dtype, device=first.device)
+    out[torch.tensor(rows, device=first.device)] = first
+    out[torch.tensor(pieces, device=first.device)] = second
     return out
 
 

@@ -14,16 +14,16 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._base.errors import ConfigError
+from .._base.errors import ConfigError, ModelLoadError
 from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
-from .._base.quantization import quantize_embeddings
+from .._base.quantization import PRECISIONS, quantize_embeddings
 from .._base.validation import validate_texts
 from .._base.version import __version__
 from .._loading.folders import folder_fingerprint, load_modules
 from .._loading.names import resolve_model
 from .._loading.plugin_functions import Chunker, chunker_function, make_pooling
 from .._loading.st_config import read_model_settings
-from ..models import Normalize, Pooling, Transformer
+from ..models import Normalize, Pooling, StaticEmbedding, Transformer
 from .encode_loop import embed_texts
 from .precision import TORCH_DTYPES, resolve_device, resolve_dtype
 
@@ -68,7 +68,7 @@ class SentenceEncoder(nn.Sequential):
         self.prompts, self.default_prompt_name = settings.prompts, settings.default_prompt_name
         self.similarity_fn_name = settings.similarity_fn_name
         self._configure(encode)
-        self.truncate_dim = self._truncation(encode.truncate_dim or settings.truncate_dim)
+        self.truncate_dim = self._truncation(encode.truncate_dim, settings.truncate_dim)
 
     def _configure(self, options: EncodeOptions) -> None:
         if options.pooling is not None:
@@ -135,18 +135,25 @@ class SentenceEncoder(nn.Sequential):
         """The width of the vectors ``encode`` returns (``truncate_dim`` applied)."""
         return min(self.full_dimension, self.truncate_dim or self.full_dimension)
 
-    def _truncation(self, truncate_dim: int | None) -> int | None:
-        if truncate_dim is not None and truncate_dim > self.full_dimension:
+    def _truncation(self, asked: int | None, declared: int | None) -> int | None:
+        if asked is not None and asked > self.full_dimension:
             raise ConfigError(
-                f"truncate_dim={truncate_dim} exceeds the model's {self.full_dimension} dimensions; use at most that"
+                f"truncate_dim={asked} exceeds the model's {self.full_dimension} dimensions; use at most that"
             )
-        return truncate_dim
+        if asked is None and declared is not None and declared > self.full_dimension:
+            raise ModelLoadError(
+                f"{self.folder}: config_sentence_transformers.json declares truncate_dim={declared}, more than the "
+                f"model's {self.full_dimension} dimensions"
+            )
+        return asked or declared
 
     def set_dtype(self, dtype: str) -> None:
         """Hold the transformer's weights in ``dtype`` (a resolved name: float32, bfloat16, float16).
 
         Pooling and the heads compute in float32 either way. ``fit`` uses this to train float32
         master weights of an encoder whose ``dtype="auto"`` chose 16 bits, and to give them back."""
+        if isinstance(self.transformer, StaticEmbedding):
+            dtype = "float32"  # a table is looked up and averaged, not multiplied: 16 bits would only lose digits
         self.transformer.auto_model.to(TORCH_DTYPES[dtype])
         self.dtype_name = dtype
 
@@ -250,6 +257,8 @@ class SentenceEncoder(nn.Sequential):
         """
         if convert_to not in ("numpy", "torch"):
             raise ConfigError(f"convert_to={convert_to!r}; use 'numpy' or 'torch'")
+        if precision not in PRECISIONS:  # before any work, not after the whole batch is encoded
+            raise ConfigError(f"precision={precision!r}: choose one of {PRECISIONS}")
         size = check_batch_size(batch_size) or self.batch_size
         policy = check_long_texts(long_texts) if long_texts is not None else self.long_texts
         single = isinstance(texts, str)

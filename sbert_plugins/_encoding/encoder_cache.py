@@ -16,7 +16,7 @@ from collections import Counter, OrderedDict
 from typing import Any
 
 from .._base.options import DEFAULT_MODEL, EncodeOptions
-from .._loading.names import resolve_model
+from .._loading.names import resolve_local
 from .encoder import SentenceEncoder
 
 
@@ -39,7 +39,11 @@ class SharedEncoders:
     @staticmethod
     def _key(model: str | os.PathLike[str], options: dict[str, Any]) -> tuple[EncodeOptions, tuple[Any, ...]]:
         checked = EncodeOptions(model=os.fspath(model), **options)
-        return checked, (str(resolve_model(checked.model)), tuple(sorted(checked.encoder_kwargs().items())))
+        # a local folder keys by its path (names and paths of one folder share it); a Hub model by its name and
+        # revision, so finding a loaded encoder never asks the Hub
+        folder = resolve_local(checked.model, checked.revision)
+        where = str(folder) if folder is not None else f"hub:{checked.model}"
+        return checked, (where, tuple(sorted(checked.encoder_kwargs().items())))
 
     def load_count(self, model: str | os.PathLike[str] = DEFAULT_MODEL, **options: Any) -> int:
         """How many times this process has loaded ``model`` with ``options`` (1 when sharing works)."""

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from .._base.documents import Document, parse_document, raw_id
-from .._base.errors import ConfigError, InputError
+from .._base.errors import ConfigError, InputError, SbertPluginsError
 from .._base.protocols import DUPLICATE_POLICIES, Encoder, Failure, IngestReport
 
 _DOCUMENT_PROMPTS = ("document", "passage", "corpus", "doc")
@@ -95,6 +95,8 @@ def embed_documents(
             )
             docs = [d for i, d in enumerate(docs) if i not in bad]
             continue
+        except SbertPluginsError:
+            raise  # a configuration, model or plugin error is not about the documents: every one would fail
         except Exception:
             return _embed_one_by_one(encoder, docs, batch_size, prompt, report)
         return docs, np.asarray(vectors, dtype=np.float32)
@@ -109,6 +111,10 @@ def _embed_one_by_one(
         try:
             rows.append(np.asarray(encoder.encode([doc.text], batch_size=batch_size, prompt_name=prompt))[0])
             kept.append(doc)
+        except SbertPluginsError as exc:
+            if not isinstance(exc, InputError):
+                raise
+            report.failures.append(Failure(doc.id, f"refused by the encoder: {exc}", "invalid"))
         except Exception as exc:  # this document alone: report it, keep the others
             reason = f"the encoder failed on it: {type(exc).__name__}: {str(exc)[:300]}"
             report.failures.append(Failure(doc.id, reason, "invalid"))

@@ -82,9 +82,25 @@ def _scorer(similarity: str) -> tuple[Any, Any]:
         raise ConfigError(f"similarity={similarity!r}: choose one of {SIMILARITIES}")
     prepare = _unit if similarity == "cosine" else _as_tensor
     if similarity in ("cosine", "dot"):
-        return prepare, lambda a, b: a @ b.T
+        return prepare, lambda a, b: _finite(a @ b.T)
     p = 2.0 if similarity == "euclidean" else 1.0
-    return prepare, lambda a, b: -torch.cdist(a, b, p=p)
+    return prepare, lambda a, b: _finite(-torch.cdist(a, b, p=p))
+
+
+def _finite(scores: torch.Tensor) -> torch.Tensor:
+    """Scores that overflowed (finite but huge embeddings): refused, never a silent or a raw failure."""
+    if not bool(torch.isfinite(scores).all()):
+        raise InputError(
+            "the similarity of these embeddings overflows float32 (values too large); normalise them or use "
+            "similarity='cosine'"
+        )
+    return scores
+
+
+def _check_chunk(value: Any, name: str) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < 1:
+        raise ConfigError(f"{name}={value!r}: use an int >= 1")
+    return int(value)
 
 
 @dataclass(frozen=True)
@@ -107,6 +123,8 @@ def semantic_search(
     answer does not depend on the chunk sizes. ``similarity`` is cosine, dot, euclidean or manhattan (pass
     the model's ``encoder.similarity_fn_name``)."""
     k = _check_top_k(top_k)
+    query_chunk_size = _check_chunk(query_chunk_size, "query_chunk_size")
+    corpus_chunk_size = _check_chunk(corpus_chunk_size, "corpus_chunk_size")
     prepare, score = _scorer(similarity)
     queries = prepare(query_embeddings, "query_embeddings")
     corpus = prepare(corpus_embeddings, "corpus_embeddings").to(queries.device)
@@ -194,6 +212,8 @@ def most_similar_pairs(
     ``similarity`` as in :func:`semantic_search`.
     """
     k = _check_top_k(top_k)
+    if chunk_size is not None:
+        chunk_size = _check_chunk(chunk_size, "chunk_size")
     prepare, score = _scorer(similarity)
     x = prepare(embeddings, "embeddings")
     n = len(x)

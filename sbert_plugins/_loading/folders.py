@@ -16,7 +16,7 @@ from torch import nn
 
 from .._base.errors import ConfigError, ModelLoadError
 from .._base.files import read_json
-from ..models import ST_CONFIG, Normalize, Pooling, Transformer, hf_progress_bars_off
+from ..models import ST_CONFIG, Normalize, Pooling, StaticEmbedding, Transformer, hf_progress_bars_off
 from .checks import (
     check_files,
     check_max_seq_length,
@@ -125,7 +125,10 @@ def load_modules(folder: Path, max_seq_length: int | None = None) -> list[nn.Mod
     spec = read_json(folder / "modules.json")
     if not isinstance(spec, list) or not spec:
         raise ModelLoadError(f"{folder / 'modules.json'} must be a non-empty list of modules")
-    ordered = sorted(spec, key=lambda e: e.get("idx", 0) if isinstance(e, dict) else 0)
+    try:
+        ordered = sorted(spec, key=lambda e: int(e.get("idx", 0)) if isinstance(e, dict) else 0)
+    except (TypeError, ValueError):
+        raise ModelLoadError(f"{folder / 'modules.json'}: every 'idx' must be an integer") from None
     modules = [_module(entry, folder, max_seq_length) for entry in ordered]
     if not isinstance(modules[0], Transformer):
         raise ModelLoadError(f"{folder / 'modules.json'}: the first module must be a Transformer")
@@ -139,6 +142,10 @@ def _check_dimensions(folder: Path, modules: list[nn.Module]) -> None:
     assert isinstance(first, Transformer)
     width: int = first.dimension
     for module in modules[1:]:
+        if isinstance(module, (Pooling, Transformer)) and isinstance(first, StaticEmbedding):
+            raise ModelLoadError(
+                f"{folder}: a StaticEmbedding gives sentence vectors; it cannot be followed by pooling"
+            )
         takes = module.dimension if isinstance(module, Pooling) else getattr(module, "in_features", None)
         if takes is not None and takes != width:
             raise ModelLoadError(
@@ -168,16 +175,28 @@ FULL_HASH_BYTES = 1 << 30
 _BLOCK = 1 << 20
 
 
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".h5", ".ot", ".msgpack", ".onnx", ".gguf", ".pt", ".pth", ".ckpt")
+
+
 def _used_files(folder: Path) -> list[Path]:
+    """Configs, tokenizer files and the weights the loader reads: other formats' weights (a Hub snapshot
+    shared with other tools may gain them) and files in folders modules.json does not name do not count."""
     subfolders: set[str] = set()
     if (folder / "modules.json").is_file():
         spec = read_json(folder / "modules.json")
         subfolders = {str(e.get("path", "")) for e in spec if isinstance(e, dict)} if isinstance(spec, list) else set()
     candidates = [p for p in folder.iterdir() if p.is_file()]
     candidates += [p for sub in sorted(subfolders - {""}) if (folder / sub).is_dir() for p in (folder / sub).rglob("*")]
-    return sorted(
-        p for p in candidates if p.is_file() and not p.name.startswith(".") and p.suffix not in (".md", ".py")
-    )
+    kept = [p for p in candidates if p.is_file() and not p.name.startswith(".") and p.suffix not in (".md", ".py")]
+    return sorted(p for p in kept if p.suffix not in _WEIGHT_SUFFIXES or _is_read(p))
+
+
+def _is_read(weights: Path) -> bool:
+    """Whether the loader reads this weights file: safetensors where the folder has them, else pytorch_model*.bin."""
+    if weights.suffix == ".safetensors":
+        return True
+    has_safetensors = any(weights.parent.glob("*.safetensors"))
+    return not has_safetensors and weights.suffix == ".bin" and weights.name.startswith("pytorch_model")
 
 
 def _file_digest(path: Path) -> bytes:

@@ -113,11 +113,14 @@ def load_static(folder: Path) -> StaticEmbedding:
     state = load_state(folder)
     weight = state.get("embedding.weight")
     if weight is None and "embeddings" in state:
-        weight = state["embeddings"]
-        if "mapping" in state:
-            weight = weight[state["mapping"].long()]
-        if "weights" in state:
-            weight = weight * state["weights"].unsqueeze(1)
+        try:  # model2vec: rows per token id through `mapping`, scaled by per-token `weights`
+            weight = state["embeddings"]
+            if "mapping" in state:
+                weight = weight[state["mapping"].long()]
+            if "weights" in state:
+                weight = weight * state["weights"].unsqueeze(1)
+        except (IndexError, RuntimeError) as exc:
+            raise ModelLoadError(f"{folder}: model2vec tensors do not fit together ({exc})") from exc
     if weight is None or weight.dim() != 2:
         raise ModelLoadError(f"{folder}: no 2-D 'embedding.weight' (or model2vec 'embeddings') tensor")
     if tokenizer.get_vocab_size() > weight.shape[0]:

@@ -69,6 +69,17 @@ def resolve_model(
         ) from None
 
 
+def resolve_local(model: str | os.PathLike[str], revision: str | None = None) -> Path | None:
+    """The folder ``resolve_model`` would return without asking the Hub; None when only the Hub can say
+    (so a cache of loaded encoders can key on it without a network round trip per lookup)."""
+    if revision is not None or not model:
+        return None
+    path = Path(model).expanduser()
+    if is_explicit_path(model):
+        return path.resolve() if path.is_dir() else None
+    return _local(str(model), path)
+
+
 def _local(name: str, path: Path) -> Path | None:
     """A packaged or plugin model of that name, else a folder of that name in the working directory."""
     found = get_plugin_manager().hook.sbert_resolve_model(name=name)

@@ -51,7 +51,8 @@ def reason_of(info: Mapping[str, Any]) -> str:
 
 
 def _action_bytes(action: Mapping[str, Any]) -> int:
-    return len(json.dumps(action.get("_source", {}), ensure_ascii=False).encode("utf-8", "surrogatepass"))
+    source = json.dumps(action.get("_source", {}), ensure_ascii=False, separators=(",", ":"))  # as the client sends it
+    return len(source.encode("utf-8", "surrogatepass"))
 
 
 def make_actions(
@@ -163,7 +164,7 @@ class BulkSender:
             for action, (ok, item) in zip(actions, results, strict=True):
                 info: Mapping[str, Any] = next(iter(item.values()), {})
                 status = info.get("status")
-                if not ok and status in (429, TOO_LARGE) and self._too_large(action):
+                if not ok and self._refused_for_size(status, info, action):
                     self._fail(action["_id"], self._size_reason(action, info), "too_large")
                     continue
                 if not ok and status == 429 and not last:
@@ -183,9 +184,15 @@ class BulkSender:
             )
         return retry
 
-    def _too_large(self, action: Mapping[str, Any]) -> bool:
-        """Sent alone because it is over max_chunk_bytes: a refusal is about its size, and retrying is futile."""
-        return _action_bytes(action) > self.max_chunk_bytes
+    def _refused_for_size(self, status: Any, info: Mapping[str, Any], action: Mapping[str, Any]) -> bool:
+        """A 413, or a 429 for memory (indexing pressure, a circuit breaker) on a document sent alone because it
+        is over max_chunk_bytes: about its size, so retrying is futile. A full queue's 429 is retried."""
+        if status == TOO_LARGE:
+            return True
+        reason = reason_of(info).lower()
+        words = ("indexing_pressure", "indexing pressure", "coordinating_and_primary_bytes", "memory", "circuit_break")
+        memory = any(word in reason for word in words)
+        return status == 429 and memory and _action_bytes(action) > self.max_chunk_bytes
 
     def _size_reason(self, action: Mapping[str, Any], info: Mapping[str, Any]) -> str:
         size = _action_bytes(action)

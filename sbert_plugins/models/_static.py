@@ -53,7 +53,7 @@ class StaticEmbedding(Transformer):
         return len(self.token_ids([prompt])[0])
 
     def truncate(self, ids: list[int]) -> list[int]:
-        return ids
+        return ids[: self.max_seq_length]  # unbounded unless max_seq_length is asked for
 
     def collate(self, batch: Sequence[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
         lengths = torch.tensor([0] + [len(ids) for ids in batch[:-1]], dtype=torch.long)

@@ -98,12 +98,21 @@ class Transformer(nn.Module):
         return len(ids) - 1 if closing else len(ids)
 
     def truncate(self, ids: list[int]) -> list[int]:
-        """Cut ids to max_seq_length keeping the closing special token(s)."""
+        """Cut ids to max_seq_length keeping the closing special token(s) (``[SEP]``, ``</s>``, an EOS)."""
         if len(ids) <= self.max_seq_length:
             return ids
-        tail = self.tokenizer.num_special_tokens_to_add(pair=False) - 1
-        keep = self.max_seq_length - max(tail, 0)
-        return ids[:keep] + (ids[-tail:] if tail > 0 else [])
+        tail = self._closing_specials()
+        return ids[: self.max_seq_length - tail] + (ids[-tail:] if tail else [])
+
+    def _closing_specials(self) -> int:
+        """How many special tokens the tokenizer appends (1 for ``[CLS] x [SEP]`` and for ``x <eos>``)."""
+        if getattr(self, "_tail", None) is None:
+            with_specials = self.token_ids(["a"])[0]
+            plain = list(self.tokenizer("a", add_special_tokens=False)["input_ids"])
+            start = next((i for i in range(len(with_specials)) if with_specials[i : i + len(plain)] == plain), None)
+            added = self.tokenizer.num_special_tokens_to_add(pair=False)
+            self._tail = max(added - 1, 0) if start is None else len(with_specials) - start - len(plain)
+        return int(self._tail)
 
     def collate(self, batch: Sequence[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
         """Pad a batch of id lists into model inputs (padding on the right).

@@ -99,6 +99,8 @@ class _Run:
 
 def _optimizer(encoder: nn.Module, loss: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """AdamW; no decay on biases/norms; the loss's own head (e.g. the softmax classifier) may get its own lr."""
+    if not any(p.requires_grad for m in (encoder, loss) for p in m.parameters()):
+        raise ConfigError("nothing to train: every parameter of the encoder and the loss is frozen (requires_grad)")
     groups = []
     for module, module_lr in ((encoder, config.lr), (loss, config.head_lr or config.lr)):
         decay: list[nn.Parameter] = []
@@ -191,7 +193,11 @@ def fit(
     torch.manual_seed(config.seed)
     loss.to(encoder.device)
     inference_dtype = encoder.dtype_name
-    run = _start(encoder, len(examples), loss, config, evaluator=evaluator, output_path=output_path)
+    try:
+        run = _start(encoder, len(examples), loss, config, evaluator=evaluator, output_path=output_path)
+    except BaseException:
+        encoder.set_dtype(inference_dtype)  # nothing trained: the encoder is as it was
+        raise
     encoder.mark_modified()
     encoder.train()
     try:

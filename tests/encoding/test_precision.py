@@ -213,3 +213,17 @@ def test_contract_records_the_dtype_but_stores_do_not_compare_it(tiny_model_dir)
         bf16 = SentenceEncoder(tiny_model_dir, device="cpu", dtype="bfloat16").contract()
     assert (fp32["dtype"], bf16["dtype"]) == ("float32", "bfloat16")
     assert contract_mismatch(fp32, bf16) == [] and fp32["fingerprint"] == bf16["fingerprint"]
+
+
+def test_only_death_by_a_signal_counts_as_an_amx_trap(verdicts, monkeypatch):
+    import subprocess
+
+    from sbert_plugins._base import cpu as _cpu
+
+    def fake_run(code):
+        return lambda *a, **k: subprocess.CompletedProcess(a, code, stdout="", stderr="")
+
+    monkeypatch.setattr(_cpu.subprocess, "run", fake_run(-4))  # SIGILL
+    assert _cpu._probe_amx() is True
+    monkeypatch.setattr(_cpu.subprocess, "run", fake_run(1))  # e.g. torch missing: says nothing about AMX
+    assert _cpu._probe_amx() is None

@@ -86,3 +86,16 @@ def test_every_model_similarity_is_exact_against_brute_force(similarity):
     assert [(a, b) for _, a, b in pairs] == [(int(a), int(b)) for _, a, b in expected]
     with pytest.raises(ConfigError, match="similarity='jaccard'"):
         semantic_search(x[:1], x, similarity="jaccard")
+
+
+def test_overflowing_scores_and_bad_chunk_sizes_are_named():
+    from sbert_plugins import InputError
+
+    huge = np.array([[1e20, 1e20]], dtype=np.float32)
+    with pytest.raises(InputError, match="overflows float32"):
+        semantic_search(huge, np.array([[1e20, -1e20]], dtype=np.float32), similarity="dot")
+    with pytest.raises(InputError, match="overflows float32"):
+        most_similar_pairs(np.array([[1e20, 1e20], [1e20, -1e20], [1.0, 1.0]], dtype=np.float32), similarity="dot")
+    for name in ("query_chunk_size", "corpus_chunk_size"):
+        with pytest.raises(ConfigError, match=f"{name}=0"):
+            semantic_search(huge, huge, **{name: 0})

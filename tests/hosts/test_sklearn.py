@@ -159,3 +159,12 @@ def test_cache_off_gives_same_vectors(est):
 
 def test_empty_input(est):
     assert est.fit(TEXTS).transform([]).shape == (0, 32)
+
+
+def test_the_embedding_cache_keys_on_every_option_the_vectors_depend_on(tiny_model_dir):
+    from sbert_plugins.sklearn import SBERTTransformer
+
+    short = SBERTTransformer(model=str(tiny_model_dir), device="cpu", truncate_dim=2).fit()
+    assert short.transform(["x y"]).shape == (1, 2)
+    full = SBERTTransformer(model=str(tiny_model_dir), device="cpu").fit()
+    assert full.transform(["x y"]).shape == (1, 32) == (1, full.n_features_out_)  # not the 2-dim cached rows

@@ -226,8 +226,10 @@ def test_fingerprint_ignores_unused_files_and_is_bounded_on_huge_ones(tiny_model
     (folder / "onnx").mkdir()
     (folder / "onnx" / "model.onnx").write_bytes(b"\0" * 1000)  # a folder modules.json does not name
     (folder / "train_script.py").write_text("print('never run')\n")
+    (folder / "pytorch_model.bin").write_bytes(b"other tools' weights")  # a Hub cache may gain other formats
+    (folder / "tf_model.h5").write_bytes(b"not read")
     assert SentenceEncoder(folder, device="cpu", dtype="float32").fingerprint == before
-    with open(folder / "huge.bin", "wb") as handle:  # 200 GB, sparse: nothing is written to disk
+    with open(folder / "huge.txt", "wb") as handle:  # 200 GB, sparse: nothing is written to disk
         handle.truncate(200 * 1024**3)
     start = time.perf_counter()
     after = SentenceEncoder(folder, device="cpu", dtype="float32").fingerprint

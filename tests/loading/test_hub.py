@@ -194,3 +194,18 @@ def test_the_cli_takes_a_revision(hub, tiny_files, capsys):
     hub.add_commit("acme/tiny", tiny_files[1])
     assert main(["encode", "a dog", "--model", "acme/tiny", "--revision", first, "--device", "cpu"]) == 0
     assert len(__import__("json").loads(capsys.readouterr().out)["embedding"]) == 32
+
+
+def test_a_loaded_hub_encoder_is_shared_without_asking_the_hub_again(hub, tiny_files):
+    from sbert_plugins import shared_encoder, shared_encoders
+
+    first = hub.add_repo("acme/tiny", tiny_files[0], tags=["v1"])
+    shared_encoders.clear()
+    try:
+        one = shared_encoder("acme/tiny", revision="v1", device="cpu")
+        before = len(hub.requests)
+        hub.down = True  # even with the Hub unreachable, the loaded encoder is found
+        assert shared_encoder("acme/tiny", revision="v1", device="cpu") is one and len(hub.requests) == before
+        assert one.revision == first
+    finally:
+        shared_encoders.clear()

@@ -272,3 +272,28 @@ def test_static_embedding_models_match_in_both_layouts(tmp_path):
     (legacy / "modules.json").write_text(json.dumps(spec))
     _compare(legacy, None)
     _compare(ours.save(tmp_path / "resaved"), None)
+
+
+@pytest.mark.parametrize("arch", ["bert", "xlm-roberta", "qwen3"])
+def test_truncation_keeps_the_closing_token_as_sentence_transformers(arch, tmp_path):
+    """[CLS] x [SEP], <s> x </s> and x <eos> (Qwen3: lasttoken pools the EOS) all keep their closing token."""
+    from sentence_transformers import SentenceTransformer
+
+    folder = _build(arch, tmp_path)
+    long = " ".join(["the man plays guitar"] * 30)
+    ours = SentenceEncoder(folder, device="cpu", dtype="float32", max_seq_length=9)
+    theirs = SentenceTransformer(str(folder), device="cpu")
+    theirs.max_seq_length = 9
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        a, b = ours.encode([long, "red car"]), theirs.encode([long, "red car"])
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() >= 0.9999, cos
+
+
+def test_chunked_calls_keep_the_prompt_exclusion_of_short_texts(tmp_path):
+    folder = _build("mpnet", tmp_path)  # include_prompt=False, mean pooling
+    encoder = SentenceEncoder(folder, device="cpu", dtype="float32", long_texts="chunk")
+    alone = encoder.encode(["red car"], prompt_name="query")
+    with_a_long_neighbour = encoder.encode(["red car", "the cat runs . " * 40], prompt_name="query")
+    np.testing.assert_allclose(with_a_long_neighbour[:1], alone, atol=1e-6)

@@ -195,3 +195,14 @@ def test_cli_train_refuses_bf16_weights(tiny_model_dir, tmp_path, capsys, train)
     args = ("--eval", "", "--dtype", "bfloat16", "--device", "cpu")
     assert _train_cli(tiny_model_dir, train, tmp_path / "m", *args) == 1
     assert "train float32 weights" in capsys.readouterr().err
+
+
+def test_a_failed_start_leaves_the_encoder_as_it_was(encoder):
+    chosen = encoder.dtype_name
+    for p in encoder.parameters():
+        p.requires_grad_(False)
+    with pytest.raises(ConfigError, match="nothing to train"):
+        fit(encoder, PAIRS, CosineSimilarityLoss())
+    assert encoder.dtype_name == chosen and next(encoder.transformer.auto_model.parameters()).dtype == getattr(
+        torch, chosen
+    )
