@@ -166,16 +166,21 @@ def _exact_top_k(values: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch
     return v[keep].view(-1, k), i[keep].view(-1, k)
 
 
-def _chunk_candidates(scores: torch.Tensor, k: int, floor: float) -> tuple[torch.Tensor, torch.Tensor]:
+def _chunk_candidates(
+    scores: torch.Tensor, k: int, floor: float, slack: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Entries of a score chunk that can still be in the global top k: every finite entry at or above a
     bound that is <= the chunk's k-th value and the global k-th so far (ties included, so the final
     tie-break is exact). The bound is the k-th value among each row's top ``m`` entries; a row whose
-    m-th entry still reaches the bound may hold more, and only those rows are scanned in full."""
+    m-th entry still reaches the bound may hold more, and only those rows are scanned in full.
+
+    ``slack`` is how far the scores may be from the exact ones (bf16 products): the bounds are lowered by
+    it so that no entry whose exact score qualifies is left out; the caller rescores the candidates."""
     m = min(k, scores.shape[1], _ROW_CANDIDATES)
     values, columns = scores.topk(m, dim=1)
     flat = values.flatten()
-    bound = float(flat.topk(k).values[-1]) if flat.numel() >= k else float("-inf")
-    threshold = max(bound, floor)
+    bound = float(flat.topk(k).values[-1]) - slack if flat.numel() >= k else float("-inf")
+    threshold = max(bound, floor) - slack
     full = values[:, -1] >= threshold if m < scores.shape[1] else torch.zeros_like(values[:, 0], dtype=torch.bool)
     keep = (values >= threshold) & torch.isfinite(values) & ~full[:, None]
     found_values, found_rows, found_columns = [values[keep]], [torch.nonzero(keep)[:, 0]], [columns[keep]]
@@ -201,15 +206,41 @@ def _merge(
     return s[order], a[order], b[order]
 
 
+def _low_precision(matmul: str, x: torch.Tensor, similarity: str) -> bool:
+    """Whether candidates are found with bf16 products: asked, or ``auto`` on a CPU whose bf16 is native
+    and measured faster (the encoder's ``dtype="auto"`` verdict); never for distances."""
+    if matmul not in ("auto", "float32", "bfloat16"):
+        raise ConfigError(f"matmul={matmul!r}: use 'auto', 'float32' or 'bfloat16'")
+    if similarity not in ("cosine", "dot") or matmul == "float32":
+        return False
+    if matmul == "bfloat16":
+        return True
+    if x.device.type != "cpu":
+        return False
+    from .._encoding.precision import auto_cpu_dtype
+
+    return auto_cpu_dtype() == "bfloat16"
+
+
+# bf16 keeps 8 significant bits: inputs rounded (2 x 2^-8), the product rounded to bf16 (2^-8), fp32 sums
+_BF16_ERROR = 2**-7 + 2**-8 + 2**-12
+
+
 def most_similar_pairs(
-    embeddings: Any, top_k: int = 100, chunk_size: int | None = None, similarity: str = "cosine"
+    embeddings: Any,
+    top_k: int = 100,
+    chunk_size: int | None = None,
+    similarity: str = "cosine",
+    matmul: str = "auto",
 ) -> list[tuple[float, int, int]]:
     """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
 
     Rows are scored in chunks against all rows (memory ``O(chunk_size * n)``); each
     chunk contributes only entries at or above the global k-th score found so far.
     Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
-    ``similarity`` as in :func:`semantic_search`.
+    ``similarity`` as in :func:`semantic_search`. ``matmul="bfloat16"`` (``"auto"``: where the CPU's bf16
+    is native and faster) finds candidates with bf16 products, within a proven error bound of the exact
+    scores, and rescores every candidate in float64: the answer is the exact one either way.
     """
     k = _check_top_k(top_k)
     if chunk_size is not None:
@@ -220,14 +251,23 @@ def most_similar_pairs(
     if n < 2:
         return []
     rows = max(1, min(chunk_size or n, _CHUNK_ELEMENTS // n))
+    low = x.to(torch.bfloat16) if _low_precision(matmul, x, similarity) else None
+    slack = 0.0 if low is None else _BF16_ERROR * float(x.norm(dim=1).max()) ** 2
     best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
     for start in range(0, n - 1, rows):
         # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
-        scores = score(x[start : start + rows], x[start:])
+        scores = (
+            score(x[start : start + rows], x[start:])
+            if low is None
+            else _finite((low[start : start + rows] @ low[start:].T).float())
+        )
         block = torch.arange(len(scores), device=x.device)
         scores.masked_fill_(block[:, None] >= torch.arange(scores.shape[1], device=x.device)[None, :], float("-inf"))
         floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")
-        values, flat = (t.cpu().numpy() for t in _chunk_candidates(scores, k, floor))
+        values_t, flat_t = _chunk_candidates(scores, k, floor, slack)
         width = scores.shape[1]
-        best = _merge(best, values, start + flat // width, start + flat % width, k)
+        i_t, j_t = start + flat_t // width, start + flat_t % width
+        if low is not None:  # the exact score of every candidate
+            values_t = (x[i_t].double() * x[j_t].double()).sum(dim=1).float()
+        best = _merge(best, values_t.cpu().numpy(), i_t.cpu().numpy(), j_t.cpu().numpy(), k)
     return [(float(s), int(i), int(j)) for s, i, j in zip(*best, strict=True)]

@@ -99,3 +99,42 @@ def test_overflowing_scores_and_bad_chunk_sizes_are_named():
     for name in ("query_chunk_size", "corpus_chunk_size"):
         with pytest.raises(ConfigError, match=f"{name}=0"):
             semantic_search(huge, huge, **{name: 0})
+
+
+@pytest.mark.parametrize("k", [1, 100, 3000])
+@pytest.mark.parametrize("chunk_size", [None, 97])
+def test_bf16_candidates_with_exact_rescoring_give_the_exact_answer(k, chunk_size):
+    """The million-sentence path: bf16 products find candidates within a proven bound, float64 rescoring
+    decides, so the pairs, their order (ties by (i, j)) and their scores are the exact ones."""
+    import torch
+
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=(700, 32)).astype(np.float32)
+    x[50:60] = x[40:50]  # exact duplicates: ties at the top
+    # the exact scores of the float32 unit vectors, as float32 (so equal ones tie, broken by (i, j))
+    unit = torch.nn.functional.normalize(torch.from_numpy(x), dim=1).double().numpy()
+    sims = (unit @ unit.T).astype(np.float32)
+    i, j = np.triu_indices(len(x), k=1)
+    order = np.lexsort((j, i, -sims[i, j]))[:k]
+    fast = most_similar_pairs(x, top_k=k, chunk_size=chunk_size, matmul="bfloat16")
+    assert [(a, b) for _, a, b in fast] == [(int(i[o]), int(j[o])) for o in order]
+    np.testing.assert_allclose([s for s, _, _ in fast], sims[i[order], j[order]], atol=1e-6)
+    reference = brute_force_pairs(x)[:k]  # and the float64 reference agrees up to float32 rounding
+    np.testing.assert_allclose([s for s, _, _ in fast], [s for s, _, _ in reference], atol=1e-6)
+    assert fast == most_similar_pairs(x, top_k=k, chunk_size=chunk_size, matmul="bfloat16")  # deterministic
+
+
+def test_bf16_candidates_for_dot_products_and_one_hot_ties():
+    rng = np.random.default_rng(12)
+    x = (rng.normal(size=(300, 16)) * rng.uniform(0.5, 3.0, size=(300, 1))).astype(np.float32)
+    full = x.astype(np.float64) @ x.T.astype(np.float64)
+    i, j = np.triu_indices(len(x), k=1)
+    expected = sorted(zip(full[i, j], i, j, strict=True), key=lambda t: (-t[0], t[1], t[2]))[:200]
+    got = most_similar_pairs(x, top_k=200, similarity="dot", matmul="bfloat16")
+    assert [(a, b) for _, a, b in got] == [(int(a), int(b)) for _, a, b in expected]
+    ties = np.eye(8, dtype=np.float32)[rng.integers(0, 8, size=120)]
+    assert most_similar_pairs(ties, top_k=500, matmul="bfloat16") == most_similar_pairs(
+        ties, top_k=500, matmul="float32"
+    )
+    with pytest.raises(ConfigError, match="matmul='int8'"):
+        most_similar_pairs(ties, matmul="int8")
