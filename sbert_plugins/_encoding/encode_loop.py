@@ -210,12 +210,20 @@ def chunk_ids(encoder: SentenceEncoder, text: str, chunker: Chunker) -> list[lis
 
 
 def _batches(order: np.ndarray, batch_size: int, progress: bool) -> Iterable[int]:
-    starts: Iterable[int] = range(0, len(order), batch_size)
-    if progress:
-        from tqdm.auto import tqdm
+    """Batch starts; with ``progress``, a bar counting texts, so its rate is the throughput (texts/s)."""
+    starts = range(0, len(order), batch_size)
+    if not progress:
+        return starts
+    return _counted(starts, len(order), batch_size)
 
-        starts = tqdm(starts, desc="Batches", unit="batch")
-    return starts
+
+def _counted(starts: range, total: int, batch_size: int) -> Iterable[int]:
+    from tqdm.auto import tqdm
+
+    with tqdm(total=total, desc="Encoding", unit="text", unit_scale=True, smoothing=0.1) as bar:
+        for start in starts:
+            yield start
+            bar.update(min(batch_size, total - start))
 
 
 def embed_ids(

@@ -8,6 +8,7 @@ GPU encoder) is searched on the GPU. Results are exact.
 from __future__ import annotations
 
 import numbers
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -195,6 +196,27 @@ def _chunk_candidates(
     return torch.cat(found_values), torch.cat(found_rows) * width + torch.cat(found_columns)
 
 
+_PROGRESS_ROWS = 20_000
+
+
+def _row_chunks(n: int, rows: int, show: bool | None) -> Any:
+    starts = range(0, n - 1, rows)
+    if not (show if show is not None else n >= _PROGRESS_ROWS and sys.stderr.isatty()):
+        return starts
+    return _counted_rows(starts, n, rows)
+
+
+def _counted_rows(starts: range, n: int, rows: int) -> Any:
+    from tqdm.auto import tqdm
+
+    # the chunk at row r scores n - r columns: the bar counts pairs, so its rate and estimate are true
+    with tqdm(total=n * (n - 1) // 2, desc="Pairs", unit="pair", unit_scale=True, smoothing=0.1) as bar:
+        for start in starts:
+            yield start
+            end = min(start + rows, n)
+            bar.update(sum(n - 1 - r for r in range(start, end)))
+
+
 def _merge(
     best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int
 ) -> tuple[np.ndarray, ...]:
@@ -248,6 +270,7 @@ def most_similar_pairs(
     chunk_size: int | None = None,
     similarity: str = "cosine",
     matmul: str = "float32",
+    show_progress_bar: bool | None = None,
 ) -> list[tuple[float, int, int]]:
     """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
 
@@ -258,6 +281,7 @@ def most_similar_pairs(
     within a proven error bound of the exact scores, and rescores every candidate in float64: the answer is
     the exact one either way. It pays for small ``top_k`` on CPUs with native bf16 (``"auto"`` takes it
     there, for ``top_k <= 1000``); for a large ``top_k`` the candidates near the cut are too many.
+    ``show_progress_bar`` (default: on a terminal, from 20,000 vectors) shows rows done and rows/s.
     """
     k = _check_top_k(top_k)
     if chunk_size is not None:
@@ -271,7 +295,7 @@ def most_similar_pairs(
     low = x.to(torch.bfloat16) if _low_precision(matmul, x, similarity, k) else None
     slack = 0.0 if low is None else _BF16_ERROR * float(x.norm(dim=1).max()) ** 2
     best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
-    for start in range(0, n - 1, rows):
+    for start in _row_chunks(n, rows, show_progress_bar):
         # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
         scores = (
             score(x[start : start + rows], x[start:])

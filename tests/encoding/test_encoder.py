@@ -200,3 +200,11 @@ def test_shared_encoder_loads_once(tiny_model_dir):
     from sbert_plugins import shared_encoder
 
     assert shared_encoder(str(tiny_model_dir), device="cpu") is shared_encoder(str(tiny_model_dir), device="cpu")
+
+
+def test_a_long_encode_shows_texts_per_second(tiny_encoder, capsys):
+    texts = [f"the man plays guitar {i}" for i in range(300)]
+    quiet = tiny_encoder.encode(texts)
+    np.testing.assert_array_equal(tiny_encoder.encode(texts, show_progress_bar=True, batch_size=64), quiet)
+    err = capsys.readouterr().err
+    assert "Encoding" in err and "text/s" in err and "300/300" in err

@@ -138,3 +138,10 @@ def test_bf16_candidates_for_dot_products_and_one_hot_ties():
     )
     with pytest.raises(ConfigError, match="matmul='int8'"):
         most_similar_pairs(ties, matmul="int8")
+
+
+def test_pair_mining_shows_progress_in_pairs_per_second(capsys):
+    x = np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32)
+    assert most_similar_pairs(x, top_k=5, chunk_size=50, show_progress_bar=True) == most_similar_pairs(x, top_k=5)
+    err = capsys.readouterr().err
+    assert "Pairs" in err and "pair/s" in err and "125k/125k" in err  # 500 * 499 / 2 pairs counted
