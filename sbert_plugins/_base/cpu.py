@@ -32,6 +32,7 @@ from typing import Any
 
 from .errors import ConfigError, PrecisionWarning
 from .files import cache_dir, write_json_atomic
+from .options import DTYPES
 
 ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 DTYPE_ENV = "SBERT_PLUGINS_CPU_DTYPE"
@@ -79,10 +80,10 @@ def forced_cpu_dtype() -> str | None:
     value = os.environ.get(DTYPE_ENV, "").strip().lower()
     if not value:
         return None
-    names = {"float32": "float32", "fp32": "float32", "bfloat16": "bfloat16", "bf16": "bfloat16"}
-    if value not in names:
+    name = DTYPES.get(value)  # the dtype option's spellings (fp32, bf16, ...)
+    if name not in ("float32", "bfloat16"):
         raise ConfigError(f"{DTYPE_ENV}={value!r}: use float32 or bfloat16 (or unset it to measure)")
-    return names[value]
+    return name
 
 
 # -- the verdict file ---------------------------------------------------------

@@ -69,12 +69,17 @@ def check_normalize(value: Any) -> bool | None:
     return value
 
 
-def check_batch_size(value: Any) -> int | None:
+def _optional_int(name: str, value: Any, minimum: int, fix: str) -> int | None:
+    """None, or an int >= ``minimum`` (numpy ints too; a bool is a mistake, not 0 or 1)."""
     if value is None:
         return None
-    if not _is_int(value) or int(value) < 1:
-        raise _fail("batch_size", value, "use a positive int such as 64, or None to choose for the device")
+    if not _is_int(value) or int(value) < minimum:
+        raise _fail(name, value, fix)
     return int(value)
+
+
+def check_batch_size(value: Any) -> int | None:
+    return _optional_int("batch_size", value, 1, "use a positive int such as 64, or None to choose for the device")
 
 
 def check_dtype(value: Any) -> str:
@@ -114,19 +119,11 @@ def check_revision(value: Any) -> str | None:
 
 
 def check_truncate_dim(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not _is_int(value) or int(value) < 1:
-        raise _fail("truncate_dim", value, "use None (the model's own) or an int >= 1 (dimensions to keep)")
-    return int(value)
+    return _optional_int("truncate_dim", value, 1, "use None (the model's own) or an int >= 1 (dimensions to keep)")
 
 
 def check_max_seq_length(value: Any) -> int | None:
-    if value is None:
-        return None
-    if not _is_int(value) or int(value) < 2:
-        raise _fail("max_seq_length", value, "use None (the model's own) or an int >= 2 (tokens)")
-    return int(value)
+    return _optional_int("max_seq_length", value, 2, "use None (the model's own) or an int >= 2 (tokens)")
 
 
 @dataclass(frozen=True)

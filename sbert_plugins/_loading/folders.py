@@ -26,18 +26,8 @@ from .checks import (
     position_limit,
     refuse_remote_code,
 )
-from .module_configs import load_dense, load_static, read_pooling
+from .module_configs import load_dense, load_static, read_pooling, weights_error
 from .plugin_functions import make_pooling
-
-
-def _weights_error(folder: Path, exc: BaseException) -> ModelLoadError:
-    text = f"{type(exc).__name__}: {exc}"
-    if "pickle" in text.lower() or "weights_only" in text or "Unpickl" in text:
-        return ModelLoadError(
-            f"{folder} has weights in a pickle file that holds more than tensors ({text[:300]}); such files can "
-            "run code and are refused. Convert the weights to model.safetensors (safetensors holds only tensors)"
-        )
-    return ModelLoadError(f"cannot load the transformer in {folder}: {text[:500]}")
 
 
 def _from_pretrained(folder: Path) -> tuple[Any, Any]:
@@ -71,7 +61,7 @@ def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transfo
     except ModelLoadError:
         raise
     except Exception as exc:  # transformers raises OSError/ValueError/KeyError/UnpicklingError/...
-        raise _weights_error(folder, exc) from exc
+        raise weights_error(folder, exc) from exc
     check_tokenizer_fits(folder, tokenizer, model)
     limit = position_limit(model.config)
     check_st_transformer_config(st_config, folder / ST_CONFIG)

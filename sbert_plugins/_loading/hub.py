@@ -83,6 +83,11 @@ def download(name: str, revision: str | None = None, cache_folder: str | None = 
         raise hub_error(repo, revision, exc) from exc
 
 
+def _listing(info: Any) -> list[str]:
+    """The repo's files at that commit, less the ones never fetched."""
+    return [s.rfilename for s in info.siblings or [] if not _matches(s.rfilename, NEVER)]
+
+
 def _download(repo: str, revision: str | None, cache_folder: str | None) -> Path:
     from huggingface_hub import HfApi, snapshot_download
 
@@ -90,14 +95,13 @@ def _download(repo: str, revision: str | None, cache_folder: str | None) -> Path
     files: list[str] | None = None
     if not _offline():
         info = HfApi().model_info(repo, revision=revision)
-        files = [s.rfilename for s in info.siblings or [] if not _matches(s.rfilename, NEVER)]
+        files = _listing(info)
     configs = [f for f in files if _matches(f, CONFIG_PATTERNS)] if files is not None else list(CONFIG_PATTERNS)
     # the revision as given (so the cache records the branch or tag for offline use); the commit it names after
     snapshot = Path(snapshot_download(**common, revision=revision, allow_patterns=configs))
     refuse_remote_code(snapshot)  # before a single weight is fetched
     if files is not None and snapshot.name != str(info.sha):  # a commit landed between the two calls
-        info = HfApi().model_info(repo, revision=snapshot.name)
-        files = [s.rfilename for s in info.siblings or [] if not _matches(s.rfilename, NEVER)]
+        files = _listing(HfApi().model_info(repo, revision=snapshot.name))
     weights = _weights(files, _module_folders(snapshot)) if files is not None else ["*.safetensors", "*.bin"]
     snapshot_download(**common, revision=snapshot.name, allow_patterns=weights)
     return snapshot

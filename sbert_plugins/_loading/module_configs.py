@@ -51,6 +51,16 @@ def read_pooling(folder: Path) -> tuple[int, list[str], bool]:
     return dim, [str(m) for m in modes], include_prompt
 
 
+def weights_error(folder: Path, exc: BaseException) -> ModelLoadError:
+    text = f"{type(exc).__name__}: {exc}"
+    if "pickle" in text.lower() or "weights_only" in text or "Unpickl" in text:
+        return ModelLoadError(
+            f"{folder} has weights in a pickle file that holds more than tensors ({text[:300]}); such files can "
+            "run code and are refused. Convert the weights to model.safetensors (safetensors holds only tensors)"
+        )
+    return ModelLoadError(f"cannot load the transformer in {folder}: {text[:500]}")
+
+
 def load_state(folder: Path) -> dict[str, torch.Tensor]:
     """Weights of a module folder: model.safetensors, else pytorch_model.bin through weights_only unpickling."""
     if (folder / "model.safetensors").is_file():
@@ -66,11 +76,7 @@ def load_state(folder: Path) -> dict[str, torch.Tensor]:
                 folder / "pytorch_model.bin", map_location="cpu", weights_only=True
             )
         except Exception as exc:
-            raise ModelLoadError(
-                f"{folder / 'pytorch_model.bin'} cannot be loaded as plain tensors ({type(exc).__name__}: "
-                f"{str(exc)[:200]}); pickles that hold more than tensors can run code and are refused. Convert "
-                "the weights to model.safetensors"
-            ) from exc
+            raise weights_error(folder, exc) from exc
         return state
     raise ModelLoadError(f"{folder} has no weights (model.safetensors)")
 

@@ -185,8 +185,7 @@ def test_a_hub_model_downloaded_once_on_the_driver_and_shipped(spark, tiny_model
 
     with FakeHub() as hub:
         fake_hub_env(monkeypatch, hub, tmp_path)
-        files = {str(p.relative_to(tiny_model_dir)): p.read_bytes() for p in tiny_model_dir.rglob("*") if p.is_file()}
-        sha = hub.add_repo("acme/tiny", files)
+        sha = hub.add_repo("acme/tiny", tiny_model_dir)  # a folder's files
         driver = SentenceEncoder("acme/tiny", revision=sha, device="cpu", dtype="float32")  # the one download
         shipped = driver.save(tmp_path / "acme-tiny")  # a plain folder (the Hub cache holds links)
         spark.sparkContext.addFile(str(shipped), recursive=True)
