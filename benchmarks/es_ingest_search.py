@@ -7,6 +7,12 @@ bounded-memory ingest against a naive "encode all, then helpers.bulk" loop.
     SBERT_ES_VERSION=8.19.7 bash scripts/es_server.sh start           # 8.x ...
     PYTHONPATH=.venv-es8 python benchmarks/es_ingest_search.py --url http://127.0.0.1:9250
     python benchmarks/es_ingest_search.py --mode ingest                           # ours vs naive ingest
+    python benchmarks/es_ingest_search.py --mode elements [--plot recall_size.png]  # float / byte / bit
+
+``--mode elements`` compares how the vectors are stored (float, byte = int8, bit = sign bits, each on an HNSW
+index, with and without the float rescoring of the top k * oversample candidates): recall@10 against exact
+search, latency, and size (the whole index after a force-merge; "vectors MB" is what the kNN structures take
+per the disk-usage API), and can draw recall against size.
 
 The corpus (STSb then SentEval sentences) is embedded once with all-MiniLM-L6-v2 and cached in
 --cache, so both majors index the same vectors; latency is the search alone (query vectors are
@@ -114,6 +120,111 @@ def types_table(args, client, encoder) -> None:
         client.indices.delete(index=store.index)
 
 
+ELEMENTS = (  # (label, element_type, keep the float copy, oversample)
+    ("float hnsw", "float", False, None),
+    ("byte", "byte", False, None),
+    ("byte + rescore x4", "byte", True, 4.0),
+    ("bit", "bit", False, None),
+    ("bit + rescore x4", "bit", True, 4.0),
+    ("bit + rescore x10", "bit", True, 10.0),
+)
+
+
+def load_form(store, texts: list, docs: np.ndarray) -> None:
+    from sbert_plugins.elasticsearch._vectors import VectorForm
+
+    form = VectorForm.from_contract(store.stored_contract())
+    actions = (
+        {"_index": store.index, "_id": str(i), "_source": {"text": t, **form.fields("embedding", v)}}
+        for i, (t, v) in enumerate(zip(texts, docs, strict=True))
+    )
+    helpers.bulk(store.client, actions, chunk_size=1000, request_timeout=300)
+    store.client.indices.refresh(index=store.index)
+    store.client.indices.forcemerge(index=store.index, max_num_segments=1, request_timeout=600)
+    store.client.indices.refresh(index=store.index)
+
+
+def form_search(store, form, oversample, vector: np.ndarray) -> dict:
+    from sbert_plugins.elasticsearch import knn_body
+
+    body = knn_body(
+        form.quantize(vector),
+        k=10,
+        num_candidates=max(100, 10 * int(oversample or 1)),
+        rescore=form.rescore(vector.tolist(), 10, oversample) if oversample else None,
+        source=False,
+    )
+    return store.client.search(index=store.index, **body).body
+
+
+def vector_bytes(client, index: str) -> float:
+    """Bytes of the kNN structures (vectors + graph) of every field, per the disk-usage API (0 if refused)."""
+    try:
+        usage = client.indices.disk_usage(index=index, run_expensive_tasks=True).body[index]["fields"]
+    except Exception:
+        return 0.0
+    return float(sum(f.get("knn_vectors_in_bytes", 0) for f in usage.values()))
+
+
+def elements_table(args, client, encoder) -> None:
+    from sbert_plugins.elasticsearch._vectors import VectorForm
+
+    texts = corpus(args.n)
+    rng = np.random.default_rng(0)
+    queries = [texts[i] for i in rng.choice(len(texts), args.queries, replace=False)]
+    docs, qs = vectors(encoder, texts, queries, Path(args.cache))
+    truth = [{str(h.corpus_id) for h in hits} for hits in semantic_search(qs, docs, top_k=10)]
+    print(f"Elasticsearch {server_version(client, args.url)}, {len(texts)} docs x {docs.shape[1]} dims, k=10")
+    print(f"{'stored as':<20}{'recall@10':>10}{'p50 ms':>8}{'p95 ms':>8}{'size MB':>9}{'vectors MB':>11}")
+    rows = []
+    for label, element, keep, oversample in ELEMENTS:
+        store = ElasticsearchStore("bench-elements", encoder, client=client)
+        client.indices.delete(index=store.index, ignore_unavailable=True)
+        store.create_index(
+            index_type="hnsw",
+            element_type=element,
+            calibration=docs[:1000] if element == "byte" else None,
+            keep_float=keep,
+        )
+        form = VectorForm.from_contract(store.stored_contract())
+        load_form(store, texts, docs)
+        for v in qs[:50]:
+            form_search(store, form, oversample, v)
+        recalls, latencies = [], []
+        for v, exact in zip(qs, truth, strict=True):
+            start = time.perf_counter()
+            hits = form_search(store, form, oversample, v)["hits"]["hits"]
+            latencies.append(1000 * (time.perf_counter() - start))
+            recalls.append(len({h["_id"] for h in hits} & exact) / 10)
+        size = client.indices.stats(index=store.index, metric="store")["_all"]["primaries"]["store"]["size_in_bytes"]
+        knn_mb = vector_bytes(client, store.index) / 2**20
+        p50, p95 = np.percentile(latencies, [50, 95])
+        rows.append((label, float(np.mean(recalls)), size / 2**20, knn_mb))
+        print(f"{label:<20}{np.mean(recalls):>10.3f}{p50:>8.1f}{p95:>8.1f}{size / 2**20:>9.1f}{knn_mb:>11.1f}")
+        client.indices.delete(index=store.index)
+    if args.plot:
+        plot_recall_size(rows, args.plot)
+
+
+def plot_recall_size(rows: list, path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, recall, _, knn_mb in rows:
+        ax.scatter(knn_mb, recall)
+        ax.annotate(label, (knn_mb, recall), textcoords="offset points", xytext=(4, 4), fontsize=8)
+    ax.set_xlabel("kNN vectors + graph (MB, disk-usage API)")
+    ax.set_ylabel("recall@10 vs exact")
+    ax.set_title("Elasticsearch: recall vs size per element type")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot: {path}")
+
+
 def naive_ingest(client, store, texts, index: str) -> None:
     vectors = store.encoder.encode(texts)  # everything in memory at once
     helpers.bulk(
@@ -150,12 +261,14 @@ def main() -> None:
     parser.add_argument("--url", default="http://127.0.0.1:9250")
     parser.add_argument("--n", type=int, default=20000)
     parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--mode", choices=["types", "ingest"], default="types")
+    parser.add_argument("--mode", choices=["types", "ingest", "elements"], default="types")
+    parser.add_argument("--plot", default=None, help="--mode elements: write recall vs size to this PNG")
     parser.add_argument("--cache", default="/tmp/sbert_es_bench_vectors.npz")
     args = parser.parse_args()
     client = connect(args.url, request_timeout=300)
     encoder = SentenceEncoder("all-MiniLM-L6-v2", device="cpu", dtype="float32")
-    (types_table if args.mode == "types" else ingest_comparison)(args, client, encoder)
+    modes = {"types": types_table, "ingest": ingest_comparison, "elements": elements_table}
+    modes[args.mode](args, client, encoder)
 
 
 if __name__ == "__main__":

@@ -60,17 +60,21 @@ def sentences() -> list[str]:
 def vectors(n: int, path: str) -> str:
     if os.path.exists(path) and np.load(path, mmap_mode="r").shape[0] == n:
         return path
-    from sbert_plugins import SentenceEncoder
+    base_path = "/tmp/sbert-pairs-base.npy"  # every distinct sentence, encoded once
+    if not os.path.exists(base_path):
+        from sbert_plugins import SentenceEncoder
 
-    texts = sentences()
-    base = SentenceEncoder("all-MiniLM-L6-v2", device="cpu").encode(texts[:n], batch_size=128)
+        texts = sentences()
+        encoded = SentenceEncoder("all-MiniLM-L6-v2", device="cpu").encode(texts, batch_size=128)
+        np.save(base_path, encoded.astype(np.float32))
+        print(f"{len(texts)} distinct sentences encoded into {base_path}", file=sys.stderr)
+    base = np.load(base_path)
     rng = np.random.default_rng(0)
     parts = [base]
     while sum(len(p) for p in parts) < n:
         noisy = base + rng.normal(scale=0.05, size=base.shape).astype(np.float32)
         parts.append(noisy / np.linalg.norm(noisy, axis=1, keepdims=True))
     np.save(path, np.concatenate(parts)[:n].astype(np.float32))
-    print(f"{len(texts)} distinct sentences encoded; {n} vectors in {path}", file=sys.stderr)
     return path
 
 

@@ -127,7 +127,8 @@ _HOMES = {
     "._loading.names": ("resolve_model",),
     "._encoding.encoder_cache": ("SharedEncoders", "shared_encoder", "shared_encoders"),
     "._base.quantization": ("PRECISIONS", "quantization_ranges", "quantize_embeddings"),
-    "._features.similarity": ("Hit", "cos_sim", "dot_score", "most_similar_pairs", "semantic_search"),
+    "._features.similarity": ("Hit", "cos_sim", "dot_score", "semantic_search"),
+    "._features.pair_mining": ("most_similar_pairs",),
     "._features.memory_store": ("InMemoryStore",),
     "._base.validation": ("text_problem", "validate_texts"),
     ".hookspecs": ("hookimpl", "hookspec"),
@@ -186,7 +187,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         report_existing_id,
     )
     from ._features.memory_store import InMemoryStore
-    from ._features.similarity import Hit, cos_sim, dot_score, most_similar_pairs, semantic_search
+    from ._features.pair_mining import most_similar_pairs
+    from ._features.similarity import Hit, cos_sim, dot_score, semantic_search
     from ._loading.names import resolve_model
     from ._registry.manager import get_plugin_manager, register_plugin, reset_plugin_manager, unregister_plugin
     from .hookspecs import hookimpl, hookspec

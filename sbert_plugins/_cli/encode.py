@@ -63,7 +63,7 @@ def _write_jsonl(path: str | None, texts: list[str], vectors: Any) -> None:
 
 
 def cmd_pairs(args: argparse.Namespace) -> int:
-    from .._features.similarity import most_similar_pairs
+    from .._features.pair_mining import most_similar_pairs
 
     start = time.perf_counter()
     sentences = read_lines(args.file)

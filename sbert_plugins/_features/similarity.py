@@ -1,4 +1,4 @@
-"""Similarity utilities from the paper: cosine, paraphrase mining, semantic search.
+"""Similarity utilities from the paper: cosine, the four model similarities, semantic search.
 
 Everything works in row chunks, so 100k sentences never need an n x n matrix, and
 runs where the embeddings are: a CUDA tensor (``encode(..., convert_to="torch")`` on a
@@ -8,7 +8,6 @@ GPU encoder) is searched on the GPU. Results are exact.
 from __future__ import annotations
 
 import numbers
-import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,9 +15,6 @@ import numpy as np
 import torch
 
 from .._base.errors import ConfigError, EmbeddingContractError, InputError
-
-_CHUNK_ELEMENTS = 1 << 24  # scores held at once: 16M floats (64 MB) per chunk
-_ROW_CANDIDATES = 256  # per-row top-m used to bound a chunk's k-th score
 
 
 def _as_tensor(x: Any, name: str) -> torch.Tensor:
@@ -165,150 +161,3 @@ def _exact_top_k(values: torch.Tensor, ids: torch.Tensor, k: int) -> tuple[torch
     rank = torch.arange(len(rows), device=v.device) - (torch.cumsum(counts, 0) - counts)[rows]
     keep = rank < k
     return v[keep].view(-1, k), i[keep].view(-1, k)
-
-
-def _chunk_candidates(
-    scores: torch.Tensor, k: int, floor: float, slack: float = 0.0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Entries of a score chunk that can still be in the global top k: every finite entry at or above a
-    bound that is <= the chunk's k-th value and the global k-th so far (ties included, so the final
-    tie-break is exact). The bound is the k-th value among each row's top ``m`` entries; a row whose
-    m-th entry still reaches the bound may hold more, and only those rows are scanned in full.
-
-    ``slack`` is how far the scores may be from the exact ones (bf16 products): the bounds are lowered by
-    it so that no entry whose exact score qualifies is left out; the caller rescores the candidates."""
-    m = min(k, scores.shape[1], _ROW_CANDIDATES)
-    values, columns = scores.topk(m, dim=1)
-    flat = values.flatten()
-    bound = float(flat.topk(k).values[-1]) - slack if flat.numel() >= k else float("-inf")
-    threshold = max(bound, floor) - slack
-    full = values[:, -1] >= threshold if m < scores.shape[1] else torch.zeros_like(values[:, 0], dtype=torch.bool)
-    keep = (values >= threshold) & torch.isfinite(values) & ~full[:, None]
-    found_values, found_rows, found_columns = [values[keep]], [torch.nonzero(keep)[:, 0]], [columns[keep]]
-    if bool(full.any()):
-        rows = torch.nonzero(full).flatten()
-        sub = scores[rows]
-        hits = torch.nonzero((sub >= threshold) & torch.isfinite(sub))
-        found_values.append(sub[hits[:, 0], hits[:, 1]])
-        found_rows.append(rows[hits[:, 0]])
-        found_columns.append(hits[:, 1])
-    width = scores.shape[1]
-    return torch.cat(found_values), torch.cat(found_rows) * width + torch.cat(found_columns)
-
-
-_PROGRESS_ROWS = 20_000
-
-
-def _row_chunks(n: int, rows: int, show: bool | None) -> Any:
-    starts = range(0, n - 1, rows)
-    if not (show if show is not None else n >= _PROGRESS_ROWS and sys.stderr.isatty()):
-        return starts
-    return _counted_rows(starts, n, rows)
-
-
-def _counted_rows(starts: range, n: int, rows: int) -> Any:
-    from tqdm.auto import tqdm
-
-    # the chunk at row r scores n - r columns: the bar counts pairs, so its rate and estimate are true
-    with tqdm(total=n * (n - 1) // 2, desc="Pairs", unit="pair", unit_scale=True, smoothing=0.1) as bar:
-        for start in starts:
-            yield start
-            end = min(start + rows, n)
-            bar.update(sum(n - 1 - r for r in range(start, end)))
-
-
-def _merge(
-    best: tuple[np.ndarray, ...], values: np.ndarray, i: np.ndarray, j: np.ndarray, k: int
-) -> tuple[np.ndarray, ...]:
-    """The k best of the union, ordered by score (descending), then i, then j."""
-    s = np.concatenate([best[0], values])
-    a = np.concatenate([best[1], i])
-    b = np.concatenate([best[2], j])
-    order = np.lexsort((b, a, -s))[:k]
-    return s[order], a[order], b[order]
-
-
-_AUTO_BF16_MAX_K = 1000  # measured (AMD EPYC, AVX512-BF16, 100k vectors): bf16 1.7x faster at top 1,000,
-# 1.6x slower at top 100,000, where the candidates within the error bound are too many to rescore cheaply
-
-
-def _low_precision(matmul: str, x: torch.Tensor, similarity: str, k: int) -> bool:
-    """Whether candidates are found with bf16 products: asked, or ``auto`` for a small k on a CPU whose bf16
-    is native and measured faster (the encoder's ``dtype="auto"`` verdict); never for distances."""
-    if matmul not in ("auto", "float32", "bfloat16"):
-        raise ConfigError(f"matmul={matmul!r}: use 'auto', 'float32' or 'bfloat16'")
-    if similarity not in ("cosine", "dot") or matmul == "float32":
-        return False
-    if matmul == "bfloat16":
-        return True
-    if x.device.type != "cpu" or k > _AUTO_BF16_MAX_K:
-        return False
-    from .._encoding.precision import auto_cpu_dtype
-
-    return auto_cpu_dtype() == "bfloat16"
-
-
-_RESCORE_BATCH = 1 << 16  # candidate pairs rescored at once (2 x 64k rows of float64: ~400 MB at 384 dims)
-
-
-def _rescore(x: torch.Tensor, i: torch.Tensor, j: torch.Tensor) -> torch.Tensor:
-    """Float64 dot products of the pairs ``(i, j)``, in bounded batches, as float32."""
-    out = torch.empty(len(i), dtype=torch.float32, device=x.device)
-    for start in range(0, len(i), _RESCORE_BATCH):
-        a, b = i[start : start + _RESCORE_BATCH], j[start : start + _RESCORE_BATCH]
-        out[start : start + len(a)] = (x[a].double() * x[b].double()).sum(dim=1).float()
-    return out
-
-
-# bf16 keeps 8 significant bits: inputs rounded (2 x 2^-8), the product rounded to bf16 (2^-8), fp32 sums
-_BF16_ERROR = 2**-7 + 2**-8 + 2**-12
-
-
-def most_similar_pairs(
-    embeddings: Any,
-    top_k: int = 100,
-    chunk_size: int | None = None,
-    similarity: str = "cosine",
-    matmul: str = "float32",
-    show_progress_bar: bool | None = None,
-) -> list[tuple[float, int, int]]:
-    """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
-
-    Rows are scored in chunks against all rows (memory ``O(chunk_size * n)``); each
-    chunk contributes only entries at or above the global k-th score found so far.
-    Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
-    ``similarity`` as in :func:`semantic_search`. ``matmul="bfloat16"`` finds candidates with bf16 products,
-    within a proven error bound of the exact scores, and rescores every candidate in float64: the answer is
-    the exact one either way. It pays for small ``top_k`` on CPUs with native bf16 (``"auto"`` takes it
-    there, for ``top_k <= 1000``); for a large ``top_k`` the candidates near the cut are too many.
-    ``show_progress_bar`` (default: on a terminal, from 20,000 vectors) shows rows done and rows/s.
-    """
-    k = _check_top_k(top_k)
-    if chunk_size is not None:
-        chunk_size = _check_chunk(chunk_size, "chunk_size")
-    prepare, score = _scorer(similarity)
-    x = prepare(embeddings, "embeddings")
-    n = len(x)
-    if n < 2:
-        return []
-    rows = max(1, min(chunk_size or n, _CHUNK_ELEMENTS // n))
-    low = x.to(torch.bfloat16) if _low_precision(matmul, x, similarity, k) else None
-    slack = 0.0 if low is None else _BF16_ERROR * float(x.norm(dim=1).max()) ** 2
-    best: tuple[np.ndarray, ...] = (np.empty(0, np.float32), np.empty(0, np.int64), np.empty(0, np.int64))
-    for start in _row_chunks(n, rows, show_progress_bar):
-        # only columns j >= start: pairs (i, j) with j < start were scored by an earlier chunk
-        scores = (
-            score(x[start : start + rows], x[start:])
-            if low is None
-            else _finite((low[start : start + rows] @ low[start:].T).float())
-        )
-        block = torch.arange(len(scores), device=x.device)
-        scores.masked_fill_(block[:, None] >= torch.arange(scores.shape[1], device=x.device)[None, :], float("-inf"))
-        floor = float(best[0][-1]) if len(best[0]) >= k else float("-inf")
-        values_t, flat_t = _chunk_candidates(scores, k, floor, slack)
-        width = scores.shape[1]
-        i_t, j_t = start + flat_t // width, start + flat_t % width
-        if low is not None:  # the exact score of every candidate
-            values_t = _rescore(x, i_t, j_t)
-        best = _merge(best, values_t.cpu().numpy(), i_t.cpu().numpy(), j_t.cpu().numpy(), k)
-    return [(float(s), int(i), int(j)) for s, i, j in zip(*best, strict=True)]

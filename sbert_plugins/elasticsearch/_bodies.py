@@ -10,6 +10,9 @@ from typing import Any
 
 from sbert_plugins import ConfigError
 
+from ._vectors import VectorForm
+from ._vectors import mapping as vector_mapping
+
 META_KEY = "sbert_plugins"
 SIMILARITIES = ("cosine", "dot_product", "l2_norm", "max_inner_product")
 HNSW_TYPES = ("hnsw", "int8_hnsw", "int4_hnsw", "bbq_hnsw")
@@ -84,19 +87,27 @@ def index_body(
     metadata_mapping: Mapping[str, Any] | None = None,
     shards: int = 1,
     replicas: int = 0,
+    form: VectorForm | None = None,
 ) -> dict[str, Any]:
-    """Settings + mappings, with the embedding contract stored in ``_meta``."""
-    vector: dict[str, Any] = {
-        "type": "dense_vector",
-        "dims": int(contract["dims"]),
-        "index": True,
-        "similarity": similarity,
-    }
+    """Settings + mappings, with the embedding contract (and how vectors are stored) in ``_meta``."""
+    form = form or VectorForm()
+    dims = int(contract["dims"])
+    vector: dict[str, Any] = {"type": "dense_vector", "dims": dims, "index": True, "similarity": similarity}
+    if form.element_type != "float":
+        vector["element_type"] = form.element_type
     if options is not None:
         vector["index_options"] = dict(options)
-    properties: dict[str, Any] = {text_field: {"type": "text"}, vector_field: vector}
+    properties: dict[str, Any] = {text_field: {"type": "text"}, vector_field: vector, **vector_mapping(form, dims)}
     properties.update(metadata_mapping or {})
-    meta = {META_KEY: {**contract, "similarity": similarity, "text_field": text_field, "vector_field": vector_field}}
+    meta = {
+        META_KEY: {
+            **contract,
+            "similarity": similarity,
+            "text_field": text_field,
+            "vector_field": vector_field,
+            "vector_form": form.contract(),
+        }
+    }
     return {
         "settings": {"number_of_shards": shards, "number_of_replicas": replicas},
         "mappings": {"_meta": meta, "properties": properties},
@@ -104,7 +115,7 @@ def index_body(
 
 
 def knn_body(
-    vector: Sequence[float],
+    vector: Sequence[float] | Sequence[int] | str,
     *,
     k: int,
     num_candidates: int | None = None,
@@ -112,24 +123,38 @@ def knn_body(
     filters: Clauses | None = None,
     min_similarity: float | None = None,
     source: Any = True,
+    rescore: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A top-level ``knn`` search; ``num_candidates`` defaults to max(10 k, 100), capped at 10,000."""
+    """A top-level ``knn`` search; ``num_candidates`` defaults to max(10 k, 100), capped at 10,000.
+
+    ``vector`` is floats, or for byte / bit fields the int8 values / the bits as hex. With ``rescore`` (the
+    float rescoring of a byte / bit index, whose ``window_size`` is the number of candidates rescored) it is
+    a ``knn`` query instead, since a rescorer applies to the query's hits: ``window_size`` of them are
+    fetched, rescored, and the best ``k`` returned."""
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"k={k!r}: use an int >= 1")
-    candidates = num_candidates if num_candidates is not None else min(max(10 * k, 100), 10_000)
-    if candidates < k:
-        raise ConfigError(f"num_candidates={candidates} must be >= k={k}")
+    wanted = k if rescore is None else max(k, int(rescore["window_size"]))
+    candidates = num_candidates if num_candidates is not None else min(max(10 * wanted, 100), 10_000)
+    if candidates < wanted:
+        raise ConfigError(f"num_candidates={candidates} must be >= k={k} (and the rescoring window, {wanted})")
+    query_vector: Any = vector if isinstance(vector, str) else [_number(x) for x in vector]
     knn: dict[str, Any] = {
         "field": vector_field,
-        "query_vector": [float(x) for x in vector],
-        "k": k,
+        "query_vector": query_vector,
+        "k": wanted,
         "num_candidates": candidates,
     }
     if filters:
         knn["filter"] = filters
     if min_similarity is not None:
         knn["similarity"] = float(min_similarity)
-    return {"knn": knn, "size": k, "_source": source}
+    if rescore is None:
+        return {"knn": knn, "size": k, "_source": source}
+    return {"query": {"knn": knn}, "rescore": dict(rescore), "size": k, "_source": source}
+
+
+def _number(x: Any) -> int | float:
+    return int(x) if isinstance(x, int) else float(x)
 
 
 def bm25_body(

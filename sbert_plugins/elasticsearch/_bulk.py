@@ -22,6 +22,7 @@ import numpy as np
 from sbert_plugins import Document, Failure, IngestReport, StoreAuthError, VectorStoreError, report_existing_id
 
 from ._client import blocked_message, es_errors
+from ._vectors import VectorForm
 
 log = logging.getLogger("sbert_plugins.elasticsearch")
 AUTH_STATUSES = (401, 403)
@@ -64,16 +65,19 @@ def make_actions(
     vector_field: str,
     op: str,
     unit: bool,
+    form: VectorForm | None = None,
 ) -> list[dict[str, Any]]:
-    """Bulk actions for embedded documents (``op`` is ``index`` to overwrite, ``create`` otherwise)."""
+    """Bulk actions for embedded documents (``op`` is ``index`` to overwrite, ``create`` otherwise); the
+    vectors as the index stores them (``form``: float, byte or bit, and the float copy)."""
     if unit:  # dot_product indices reject non-unit vectors; make the contract hold exactly
         vectors = vectors / np.linalg.norm(vectors, axis=1, keepdims=True).clip(min=1e-12)
+    form = form or VectorForm()
     return [
         {
             "_op_type": op,
             "_index": index,
             "_id": doc.id,
-            "_source": {**doc.metadata, text_field: doc.text, vector_field: vector.tolist()},
+            "_source": {**doc.metadata, text_field: doc.text, **form.fields(vector_field, vector)},
         }
         for doc, vector in zip(docs, vectors, strict=True)
     ]

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from sbert_plugins import (
+    ConfigError,
     EmbeddingContractError,
     Encoder,
     VectorStoreError,
@@ -15,6 +16,7 @@ from sbert_plugins import (
 
 from . import _bodies as bodies
 from ._client import connect, describe, es_errors
+from ._vectors import VectorForm, byte_scale, check_element_type
 
 
 class IndexOps:
@@ -70,18 +72,31 @@ class IndexOps:
         replicas: int = 0,
         name: str | None = None,
         exist_ok: bool = False,
+        element_type: str = "float",
+        calibration: Any = None,
+        keep_float: bool = True,
+        rescore_oversample: float = 4.0,
     ) -> str:
         """Create the index from the encoder: dims, similarity, index options, contract in ``_meta``.
 
         ``index_type="auto"`` takes the server's default for the dims (9.x: ``bbq_hnsw`` from 384
         dims, ``int8_hnsw`` below; 8.x: ``int8_hnsw``); the effective options are read back and
         recorded in the contract.
+
+        ``element_type="byte"`` stores int8 vectors (4x smaller; ``calibration``: some of the texts to be
+        indexed, or embeddings, give the scale) and ``"bit"`` one sign bit per dimension (32x smaller,
+        Hamming distance). With ``keep_float`` (default) the float vectors are kept unindexed beside them and
+        every kNN query rescores its top ``k * rescore_oversample`` candidates with them (see
+        ``sbert_plugins.elasticsearch._vectors``).
         """
         normalize = self.encoder.normalize
         model_similarity = getattr(self.encoder, "similarity_fn_name", "cosine")
         similarity = bodies.check_similarity(
             similarity or bodies.default_similarity(model_similarity, normalize), normalize
         )
+        form = self._vector_form(element_type, calibration, keep_float, rescore_oversample, similarity)
+        if element_type == "bit":
+            similarity = "l2_norm"  # Hamming distance: the one similarity bit vectors have
         options = bodies.index_options(index_type, m, ef_construction, oversample)
         body = bodies.index_body(
             self.encoder.contract(),
@@ -92,6 +107,7 @@ class IndexOps:
             metadata_mapping=metadata_mapping,
             shards=shards,
             replicas=replicas,
+            form=form,
         )
         name = name or self.index
         with self._errors("creating the index"):
@@ -106,6 +122,27 @@ class IndexOps:
                 return name
             self._record_index_options(name, body["mappings"]["_meta"][bodies.META_KEY])
         return name
+
+    def _vector_form(
+        self, element_type: str, calibration: Any, keep_float: bool, oversample: float, similarity: str
+    ) -> VectorForm:
+        dims = int(self.encoder.contract()["dims"])
+        check_element_type(element_type, dims, similarity)
+        if not oversample >= 1:
+            raise ConfigError(f"rescore_oversample={oversample!r}: use a number >= 1")
+        scale = None
+        if element_type == "byte":
+            if calibration is None:
+                raise ConfigError(
+                    "element_type='byte' needs calibration=: some of the texts you will index (or their "
+                    "embeddings); the int8 scale is taken from them"
+                )
+            if len(calibration) and all(isinstance(t, str) for t in calibration):
+                calibration = self.encoder.encode(list(calibration), normalize=similarity == "dot_product")
+            scale = byte_scale(calibration)
+        keep = keep_float and element_type != "float"
+        field = f"{self.vector_field}_float" if keep else None
+        return VectorForm(element_type, scale, field, similarity if keep else None, float(oversample))
 
     def _create(self, name: str, body: Mapping[str, Any]) -> bool:
         """Create the index; False if it already exists (a concurrent create_index won the race)."""

@@ -13,6 +13,7 @@ import numpy as np
 from sbert_plugins import Document, Encoder, Failure, IngestReport, document_windows, drain_unsent, embed_documents
 
 from ._bulk import BulkSender, make_actions
+from ._vectors import VectorForm
 
 Embedded = tuple[list[Document], np.ndarray]
 
@@ -26,6 +27,7 @@ class Target:
     vector_field: str
     op: str  # "index" (overwrite) or "create" (skip / fail on existing ids)
     unit: bool  # dot_product index: vectors must be unit length
+    form: VectorForm  # float, byte or bit, and the float copy kept for rescoring
 
 
 class IngestRun:
@@ -77,6 +79,7 @@ class IngestRun:
             vector_field=target.vector_field,
             op=target.op,
             unit=target.unit,
+            form=target.form,
         )
         while self.queued:
             chunk, self.queued = self.queued[: self.chunk_size], self.queued[self.chunk_size :]

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from sbert_plugins import (
+    ConfigError,
     Filter,
     InputError,
     SearchResult,
@@ -15,6 +18,7 @@ from sbert_plugins import (
 
 from . import _bodies as bodies
 from ._index import IndexOps
+from ._vectors import VectorForm
 
 Filters = Mapping[str, Any] | Filter | None
 RawFilter = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -28,7 +32,8 @@ class Reads(IndexOps):
         if not ids:
             return {}
         with self._errors("getting documents"):
-            found = self.client.mget(index=self.index, ids=list(ids), source_excludes=[self.vector_field]).body
+            excludes = [self.vector_field, f"{self.vector_field}_float"]
+            found = self.client.mget(index=self.index, ids=list(ids), source_excludes=excludes).body
         return {d["_id"]: dict(d.get("_source", {})) for d in found["docs"] if d.get("found")}
 
     def _filters(self, filter: Filters, raw_filter: RawFilter, stored: Mapping[str, Any]) -> bodies.Clauses:
@@ -46,10 +51,10 @@ class Reads(IndexOps):
         with self._errors("counting"):
             return int(self.client.count(index=self.index, query=query).body["count"])
 
-    def _query_vector(self, text: str, stored: Mapping[str, Any]) -> list[float]:
+    def _query_vector(self, text: str, stored: Mapping[str, Any], form: VectorForm) -> list[float]:
         vector = self.encoder.encode(
             [text],
-            normalize=stored.get("similarity") == "dot_product",
+            normalize="dot_product" in (stored.get("similarity"), form.rescore_similarity),
             prompt_name=query_prompt_name(self.encoder.prompts),
         )
         return [float(x) for x in vector[0]]
@@ -63,17 +68,31 @@ class Reads(IndexOps):
         raw_filter: RawFilter = None,
         num_candidates: int | None = None,
         min_similarity: float | None = None,
+        oversample: float | None = None,
     ) -> list[SearchResult]:
-        """Approximate kNN (exact on ``flat`` indices), among documents matching the filters."""
+        """Approximate kNN (exact on ``flat`` indices), among documents matching the filters.
+
+        On a byte / bit index that keeps its float vectors, the top ``k * oversample`` candidates (default:
+        the index's ``rescore_oversample``) are rescored with them, and scores are the float ones."""
         stored = self.check_contract()
+        form = VectorForm.from_contract(stored)
+        vector = self._query_vector(query, stored, form)
+        if oversample is not None and form.rescore_field is None:
+            raise ConfigError("oversample= applies to byte / bit indices that keep their float vectors")
+        if min_similarity is not None and form.element_type != "float":
+            raise ConfigError(
+                f"min_similarity is on the server's {form.element_type} scores for this index, not the float "
+                "ones; filter the results' scores instead"
+            )
         body = bodies.knn_body(
-            self._query_vector(query, stored),
+            form.quantize(np.asarray(vector, dtype=np.float32)),
             k=k,
             num_candidates=num_candidates,
             vector_field=stored.get("vector_field", self.vector_field),
             filters=self._filters(filter, raw_filter, stored),
             min_similarity=min_similarity,
             source=self._source_filter(stored),
+            rescore=form.rescore(vector, k, oversample),
         )
         return self._hits(self._search(body))
 
@@ -117,7 +136,8 @@ class Reads(IndexOps):
             return dict(self.client.search(index=self.index, **body).body)
 
     def _source_filter(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        return {"excludes": [stored.get("vector_field", self.vector_field)]}  # the vector is large, rarely wanted
+        field = stored.get("vector_field", self.vector_field)
+        return {"excludes": [field, f"{field}_float"]}  # the vectors are large, rarely wanted
 
     @staticmethod
     def _hits(response: Mapping[str, Any]) -> list[SearchResult]:

@@ -24,6 +24,7 @@ from . import _bodies as bodies
 from ._bulk import MAX_CHUNK_BYTES, BulkSender, RetryPolicy
 from ._ingest import IngestRun, Target
 from ._reads import Filters, RawFilter, Reads
+from ._vectors import VectorForm
 
 
 class Writes(Reads):
@@ -104,12 +105,14 @@ class Writes(Reads):
     def _target(self, index: str, policy: str) -> Target:
         """Where and how an ingest writes, from the index's checked contract."""
         stored = self.check_contract(index)
+        form = VectorForm.from_contract(stored)
         return Target(
             index,
             stored.get("text_field", self.text_field),
             stored.get("vector_field", self.vector_field),
             "index" if policy == "overwrite" else "create",
-            stored.get("similarity") == "dot_product",
+            "dot_product" in (stored.get("similarity"), form.rescore_similarity),
+            form,
         )
 
     def _refresh(self, target: str, refresh: bool, report: IngestReport) -> None:
@@ -124,7 +127,7 @@ class Writes(Reads):
 
     def update_metadata(self, ids: Sequence[str], fields: Mapping[str, Any]) -> int:
         """Set metadata fields without re-embedding; returns how many documents were updated."""
-        if self.text_field in fields or self.vector_field in fields:
+        if self.text_field in fields or self.vector_field in fields or f"{self.vector_field}_float" in fields:
             raise InputError(
                 f"update_metadata cannot change {self.text_field!r} or {self.vector_field!r}: the "
                 "vector depends on the text; re-ingest the document instead"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support import brute_force_pairs
 
 from sbert_plugins import ConfigError, EmbeddingContractError, cos_sim, most_similar_pairs, semantic_search
 
@@ -18,20 +17,6 @@ def test_cos_sim_matches_numpy(vectors):
     a, b = vectors[:5], vectors[5:9]
     expected = (a / np.linalg.norm(a, axis=1, keepdims=True)) @ (b / np.linalg.norm(b, axis=1, keepdims=True)).T
     np.testing.assert_allclose(cos_sim(a, b).numpy(), expected, atol=1e-6)
-
-
-def test_most_similar_pairs_exact_top(vectors):
-    got = most_similar_pairs(vectors, top_k=20, chunk_size=37)
-    expected = brute_force_pairs(vectors)[:20]
-    assert [(i, j) for _, i, j in got[:5]] == [(i, j) for _, i, j in expected[:5]]
-    assert len({(i, j) for _, i, j in got}) == 20
-    assert all(i < j for _, i, j in got)
-
-
-def test_most_similar_pairs_small_inputs():
-    assert most_similar_pairs(np.ones((1, 4), dtype=np.float32)) == []
-    pairs = most_similar_pairs(np.eye(3, dtype=np.float32) + 0.1, top_k=10)
-    assert len(pairs) == 3
 
 
 def test_semantic_search_matches_brute_force(vectors):
@@ -99,49 +84,3 @@ def test_overflowing_scores_and_bad_chunk_sizes_are_named():
     for name in ("query_chunk_size", "corpus_chunk_size"):
         with pytest.raises(ConfigError, match=f"{name}=0"):
             semantic_search(huge, huge, **{name: 0})
-
-
-@pytest.mark.parametrize("k", [1, 100, 3000])
-@pytest.mark.parametrize("chunk_size", [None, 97])
-def test_bf16_candidates_with_exact_rescoring_give_the_exact_answer(k, chunk_size):
-    """The million-sentence path: bf16 products find candidates within a proven bound, float64 rescoring
-    decides, so the pairs, their order (ties by (i, j)) and their scores are the exact ones."""
-    import torch
-
-    rng = np.random.default_rng(11)
-    x = rng.normal(size=(700, 32)).astype(np.float32)
-    x[50:60] = x[40:50]  # exact duplicates: ties at the top
-    # the exact scores of the float32 unit vectors, as float32 (so equal ones tie, broken by (i, j))
-    unit = torch.nn.functional.normalize(torch.from_numpy(x), dim=1).double().numpy()
-    sims = (unit @ unit.T).astype(np.float32)
-    i, j = np.triu_indices(len(x), k=1)
-    order = np.lexsort((j, i, -sims[i, j]))[:k]
-    fast = most_similar_pairs(x, top_k=k, chunk_size=chunk_size, matmul="bfloat16")
-    assert [(a, b) for _, a, b in fast] == [(int(i[o]), int(j[o])) for o in order]
-    np.testing.assert_allclose([s for s, _, _ in fast], sims[i[order], j[order]], atol=1e-6)
-    reference = brute_force_pairs(x)[:k]  # and the float64 reference agrees up to float32 rounding
-    np.testing.assert_allclose([s for s, _, _ in fast], [s for s, _, _ in reference], atol=1e-6)
-    assert fast == most_similar_pairs(x, top_k=k, chunk_size=chunk_size, matmul="bfloat16")  # deterministic
-
-
-def test_bf16_candidates_for_dot_products_and_one_hot_ties():
-    rng = np.random.default_rng(12)
-    x = (rng.normal(size=(300, 16)) * rng.uniform(0.5, 3.0, size=(300, 1))).astype(np.float32)
-    full = x.astype(np.float64) @ x.T.astype(np.float64)
-    i, j = np.triu_indices(len(x), k=1)
-    expected = sorted(zip(full[i, j], i, j, strict=True), key=lambda t: (-t[0], t[1], t[2]))[:200]
-    got = most_similar_pairs(x, top_k=200, similarity="dot", matmul="bfloat16")
-    assert [(a, b) for _, a, b in got] == [(int(a), int(b)) for _, a, b in expected]
-    ties = np.eye(8, dtype=np.float32)[rng.integers(0, 8, size=120)]
-    assert most_similar_pairs(ties, top_k=500, matmul="bfloat16") == most_similar_pairs(
-        ties, top_k=500, matmul="float32"
-    )
-    with pytest.raises(ConfigError, match="matmul='int8'"):
-        most_similar_pairs(ties, matmul="int8")
-
-
-def test_pair_mining_shows_progress_in_pairs_per_second(capsys):
-    x = np.random.default_rng(2).normal(size=(500, 8)).astype(np.float32)
-    assert most_similar_pairs(x, top_k=5, chunk_size=50, show_progress_bar=True) == most_similar_pairs(x, top_k=5)
-    err = capsys.readouterr().err
-    assert "Pairs" in err and "pair/s" in err and "125k/125k" in err  # 500 * 499 / 2 pairs counted

@@ -1,0 +1,134 @@
+"""How an index stores its vectors (pure, no I/O): ``float``, ``byte`` or ``bit`` dense_vector fields.
+
+* ``float``: the embedding as it is (the server may still quantize it inside, per ``index_type``).
+* ``byte``: int8, one global scale for every dimension (``round(x * 127 / c)``, clipped, with ``c`` the largest
+  absolute component of calibration embeddings), so that dot products and cosines of the int8 vectors stay
+  proportional to the float ones: 4x smaller than float.
+* ``bit``: one sign bit per dimension, what sentence-transformers' ``ubinary`` keeps (``x > 0``), compared by
+  Hamming distance (the server's ``l2_norm`` for bits): 32x smaller.
+
+Both lose recall, so by default the float vectors are kept too, in a field that is not indexed for kNN
+(``<vector field>_float``), and the top ``k * oversample`` candidates of the quantized search are rescored
+with them on the server (a ``script_score`` rescorer): the order is then the float one again.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sbert_plugins import ConfigError
+
+ELEMENT_TYPES = ("float", "byte", "bit")
+_SCRIPTS = {  # the float rescoring score, on the server's own scale for that similarity
+    "cosine": "(cosineSimilarity(params.query_vector, params.field) + 1.0) / 2.0",
+    "dot_product": "(dotProduct(params.query_vector, params.field) + 1.0) / 2.0",
+    "max_inner_product": (
+        "double d = dotProduct(params.query_vector, params.field); return d < 0 ? 1 / (1 - d) : d + 1;"
+    ),
+    "l2_norm": "double d = l2norm(params.query_vector, params.field); return 1 / (1 + d * d);",
+}
+
+
+def check_element_type(element_type: str, dims: int, similarity: str) -> None:
+    if element_type not in ELEMENT_TYPES:
+        raise ConfigError(f"element_type={element_type!r}: choose one of {ELEMENT_TYPES}")
+    if element_type == "bit" and dims % 8:
+        raise ConfigError(f"element_type='bit' needs dims divisible by 8; the encoder has {dims}")
+    if element_type == "byte" and similarity == "max_inner_product":
+        raise ConfigError("element_type='byte' keeps one scale for all vectors: use cosine or dot_product with it")
+
+
+def byte_scale(calibration: Any) -> float:
+    """The int8 scale from calibration embeddings: 127 over their largest absolute component."""
+    values = np.asarray(calibration, dtype=np.float32)
+    if values.ndim != 2 or values.size == 0 or not np.isfinite(values).all():
+        raise ConfigError(
+            f"calibration must be a non-empty 2-D array of finite embeddings, got shape {values.shape}; pass "
+            "some of the texts you will index (or their embeddings)"
+        )
+    largest = float(np.abs(values).max())
+    if largest == 0:
+        raise ConfigError("calibration embeddings are all zero; pass real texts or embeddings")
+    return 127.0 / largest
+
+
+@dataclass(frozen=True)
+class VectorForm:
+    """What a document's vector becomes in the index, and how a query vector is sent."""
+
+    element_type: str = "float"
+    scale: float | None = None  # byte only
+    rescore_field: str | None = None  # the float copy, None when not kept
+    rescore_similarity: str | None = None  # how the float copy is scored when rescoring
+    oversample: float = 4.0  # candidates rescored per result asked for
+
+    @classmethod
+    def from_contract(cls, stored: Mapping[str, Any]) -> VectorForm:
+        """The form an index was created with (indices from before element types were recorded: float)."""
+        form = stored.get("vector_form") or {}
+        return cls(
+            form.get("element_type", "float"),
+            form.get("scale"),
+            form.get("rescore_field"),
+            form.get("rescore_similarity"),
+            float(form.get("oversample", 4.0)),
+        )
+
+    def contract(self) -> dict[str, Any]:
+        return {
+            "element_type": self.element_type,
+            "scale": self.scale,
+            "rescore_field": self.rescore_field,
+            "rescore_similarity": self.rescore_similarity,
+            "oversample": self.oversample,
+        }
+
+    def quantize(self, vector: np.ndarray) -> Any:
+        """One vector as the index's field takes it: floats, int8 values, or the bits as a hex string."""
+        if self.element_type == "byte":
+            assert self.scale is not None
+            return np.clip(np.rint(vector * self.scale), -128, 127).astype(np.int8).tolist()
+        if self.element_type == "bit":
+            return np.packbits(vector > 0).tobytes().hex()
+        return vector.tolist()
+
+    def fields(self, vector_field: str, vector: np.ndarray) -> dict[str, Any]:
+        """A document's vector fields: the indexed one and, if kept, the float copy."""
+        out = {vector_field: self.quantize(vector)}
+        if self.rescore_field is not None:
+            out[self.rescore_field] = vector.tolist()
+        return out
+
+    def rescore(self, query: list[float], k: int, oversample: float | None = None) -> dict[str, Any] | None:
+        """The rescorer that puts the top ``k * oversample`` candidates in float order, or None (no float copy)."""
+        if self.rescore_field is None or self.element_type == "float":
+            return None
+        ratio = self.oversample if oversample is None else oversample
+        if not ratio >= 1:
+            raise ConfigError(f"oversample={oversample!r}: use a number >= 1 (candidates rescored per result)")
+        window = math.ceil(k * ratio)
+        script = {
+            "source": _SCRIPTS[self.rescore_similarity or "cosine"],
+            "params": {"query_vector": query, "field": self.rescore_field},
+        }
+        return {
+            "window_size": window,
+            "query": {
+                "rescore_query": {"script_score": {"query": {"match_all": {}}, "script": script}},
+                "query_weight": 0.0,
+                "rescore_query_weight": 1.0,
+            },
+        }
+
+
+def mapping(form: VectorForm, dims: int) -> dict[str, Any]:
+    """Mapping entries the form adds: the element type of the indexed field, and the float copy's field."""
+    extra: dict[str, Any] = {}
+    if form.rescore_field is not None:
+        extra[form.rescore_field] = {"type": "dense_vector", "dims": dims, "index": False, "element_type": "float"}
+    return extra

@@ -1,0 +1,127 @@
+"""byte and bit dense_vector indices: what is stored, what a query sends, and (against the real server)
+that the float rescoring of the quantized candidates gives back the float order and scores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
+from sbert_plugins import ConfigError, quantize_embeddings
+from sbert_plugins.elasticsearch import ElasticsearchStore, index_body, knn_body
+from sbert_plugins.elasticsearch._vectors import VectorForm, byte_scale, check_element_type
+
+CONTRACT = {"model": "m", "fingerprint": "abc", "dims": 16, "pooling": "mean", "normalize": True}
+SENTENCES = [
+    "A man is playing a guitar.",
+    "A man plays the guitar.",
+    "A woman is slicing an onion.",
+    "Someone is cutting an onion.",
+    "The new movie is awesome!",
+    "The new film is great.",
+    "A cat sits on the mat.",
+    "Two dogs are running through a field.",
+    "Dogs run across the grass.",
+    "The stock market fell sharply today.",
+    "Stocks dropped steeply this morning.",
+    "A child is reading a book.",
+]
+
+
+def test_bit_vectors_are_sentence_transformers_ubinary_as_hex():
+    x = np.random.default_rng(0).normal(size=(5, 16)).astype(np.float32)
+    form = VectorForm("bit")
+    packed = quantize_embeddings(x, precision="ubinary")
+    assert [form.quantize(v) for v in x] == [row.tobytes().hex() for row in packed]
+
+
+def test_byte_vectors_keep_one_scale_clipped_to_int8():
+    calibration = np.array([[0.5, -0.25], [0.1, 0.2]], dtype=np.float32)
+    scale = byte_scale(calibration)
+    assert scale == pytest.approx(254.0)
+    form = VectorForm("byte", scale)
+    assert form.quantize(np.array([0.5, -0.25, 0.001, -0.9], dtype=np.float32)) == [127, -64, 0, -128]
+    for bad in (np.zeros((0, 2)), np.zeros((2, 2)), [[np.nan, 1.0]]):
+        with pytest.raises(ConfigError, match="calibration"):
+            byte_scale(bad)
+
+
+def test_element_type_checks_name_the_value():
+    with pytest.raises(ConfigError, match="element_type='half'"):
+        check_element_type("half", 16, "cosine")
+    with pytest.raises(ConfigError, match="dims divisible by 8; the encoder has 12"):
+        check_element_type("bit", 12, "cosine")
+    with pytest.raises(ConfigError, match="cosine or dot_product"):
+        check_element_type("byte", 16, "max_inner_product")
+
+
+def test_mapping_and_query_bodies_of_a_rescored_bit_index():
+    form = VectorForm("bit", None, "embedding_float", "dot_product", 3.0)
+    body = index_body(CONTRACT, similarity="l2_norm", options=None, form=form)
+    properties = body["mappings"]["properties"]
+    assert properties["embedding"]["element_type"] == "bit" and properties["embedding"]["similarity"] == "l2_norm"
+    assert properties["embedding_float"] == {
+        "type": "dense_vector",
+        "dims": 16,
+        "index": False,
+        "element_type": "float",
+    }
+    assert body["mappings"]["_meta"]["sbert_plugins"]["vector_form"]["rescore_field"] == "embedding_float"
+    query = [0.25] * 16
+    search = knn_body(form.quantize(np.asarray(query)), k=5, rescore=form.rescore(query, 5))
+    assert search["query"]["knn"]["query_vector"] == "ffff" and search["query"]["knn"]["k"] == 15
+    assert search["size"] == 5 and search["rescore"]["window_size"] == 15
+    assert search["rescore"]["query"]["query_weight"] == 0.0
+    assert "knn" not in search  # a rescorer applies to the query's hits, not to a top-level knn section
+    with pytest.raises(ConfigError, match=r"oversample=0\.5"):
+        form.rescore(query, 5, 0.5)
+    assert VectorForm("float").rescore(query, 5) is None
+
+
+@pytest.mark.elasticsearch
+@pytest.mark.parametrize("element_type", ["byte", "bit"])
+def test_quantized_index_with_float_rescoring_returns_the_float_answer(es_client, index_name, minilm, element_type):
+    """With every document in the rescoring window, order and scores are those of an exact float index."""
+    docs = [{"id": f"d{i}", "text": s} for i, s in enumerate(SENTENCES)]
+    exact = ElasticsearchStore(f"{index_name}-flat", minilm, client=es_client)
+    exact.create_index(index_type="flat")
+    exact.ingest(docs)
+    store = ElasticsearchStore(index_name, minilm, client=es_client)
+    store.create_index(element_type=element_type, calibration=SENTENCES if element_type == "byte" else None)
+    report = store.ingest(docs)
+    assert report.ok and report.indexed == len(SENTENCES)
+    field = es_client.indices.get_mapping(index=index_name).body[index_name]["mappings"]["properties"]
+    assert field["embedding"]["element_type"] == element_type and field["embedding_float"]["index"] is False
+    for query in ("Someone is playing an instrument.", "The market crashed.", "Animals outside."):
+        want = exact.knn(query, k=4)
+        got = store.knn(query, k=4, oversample=3.0)  # a window of 12: every document is rescored
+        assert [h.id for h in got] == [h.id for h in want]
+        np.testing.assert_allclose([h.score for h in got], [h.score for h in want], atol=1e-5)
+        assert "embedding" not in got[0].source and "embedding_float" not in got[0].source
+    assert set(store.get(["d0"])["d0"]) == {"text"}
+    with pytest.raises(ConfigError, match="min_similarity"):
+        store.knn("x", k=2, min_similarity=0.5)
+
+
+@pytest.mark.elasticsearch
+def test_bit_index_without_float_copy_ranks_by_hamming_distance(es_client, index_name, minilm):
+    store = ElasticsearchStore(index_name, minilm, client=es_client)
+    store.create_index(element_type="bit", keep_float=False, index_type="flat")
+    store.ingest([{"id": f"d{i}", "text": s} for i, s in enumerate(SENTENCES)])
+    properties = es_client.indices.get_mapping(index=index_name).body[index_name]["mappings"]["properties"]
+    assert "embedding_float" not in properties
+    query = "Someone is playing an instrument."
+    bits = np.unpackbits(quantize_embeddings(minilm.encode(SENTENCES), precision="ubinary"), axis=1)
+    q = np.unpackbits(quantize_embeddings(minilm.encode([query]), precision="ubinary"), axis=1)[0]
+    hamming = (bits != q).sum(axis=1)
+    hits = store.knn(query, k=3)
+    assert [hamming[int(h.id[1:])] for h in hits] == sorted(hamming)[:3]
+    with pytest.raises(ConfigError, match="oversample= applies"):
+        store.knn(query, k=3, oversample=2.0)
+
+
+@pytest.mark.elasticsearch
+def test_byte_index_needs_calibration_before_anything_is_created(es_client, index_name, minilm):
+    with pytest.raises(ConfigError, match="calibration="):
+        ElasticsearchStore(index_name, minilm, client=es_client).create_index(element_type="byte")
+    assert not es_client.indices.exists(index=index_name)
