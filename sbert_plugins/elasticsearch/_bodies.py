@@ -123,34 +123,26 @@ def knn_body(
     filters: Clauses | None = None,
     min_similarity: float | None = None,
     source: Any = True,
-    rescore: Mapping[str, Any] | None = None,
+    window: int | None = None,
 ) -> dict[str, Any]:
     """A top-level ``knn`` search; ``num_candidates`` defaults to max(10 k, 100), capped at 10,000.
 
-    ``vector`` is floats, or for byte / bit fields the int8 values / the bits as hex. With ``rescore`` (the
-    float rescoring of a byte / bit index, whose ``window_size`` is the number of candidates rescored) it is
-    a ``knn`` query instead, since a rescorer applies to the query's hits: ``window_size`` of them are
-    fetched, rescored, and the best ``k`` returned."""
+    ``vector`` is floats, or for byte / bit fields the int8 values / the bits as hex. ``window``: fetch that
+    many hits (>= k) for the caller to rescore (a byte / bit index's float rescoring)."""
     if not isinstance(k, int) or k < 1:
         raise ConfigError(f"k={k!r}: use an int >= 1")
-    wanted = k if rescore is None else max(k, int(rescore["window_size"]))
+    wanted = k if window is None else max(k, int(window))
     candidates = num_candidates if num_candidates is not None else min(max(10 * wanted, 100), 10_000)
     if candidates < wanted:
         raise ConfigError(f"num_candidates={candidates} must be >= k={k} (and the rescoring window, {wanted})")
     query_vector: Any = vector if isinstance(vector, str) else [_number(x) for x in vector]
-    knn: dict[str, Any] = {
-        "field": vector_field,
-        "query_vector": query_vector,
-        "k": wanted,
-        "num_candidates": candidates,
-    }
+    knn: dict[str, Any] = {"field": vector_field, "query_vector": query_vector, "k": wanted}
+    knn["num_candidates"] = candidates
     if filters:
         knn["filter"] = filters
     if min_similarity is not None:
         knn["similarity"] = float(min_similarity)
-    if rescore is None:
-        return {"knn": knn, "size": k, "_source": source}
-    return {"query": {"knn": knn}, "rescore": dict(rescore), "size": k, "_source": source}
+    return {"knn": knn, "size": wanted, "_source": source}
 
 
 def _number(x: Any) -> int | float:

@@ -9,6 +9,7 @@ import numpy as np
 
 from sbert_plugins import (
     ConfigError,
+    EmbeddingContractError,
     Filter,
     InputError,
     SearchResult,
@@ -18,7 +19,7 @@ from sbert_plugins import (
 
 from . import _bodies as bodies
 from ._index import IndexOps
-from ._vectors import VectorForm
+from ._vectors import VectorForm, float_scores
 
 Filters = Mapping[str, Any] | Filter | None
 RawFilter = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -75,26 +76,57 @@ class Reads(IndexOps):
         On a byte / bit index that keeps its float vectors, the top ``k * oversample`` candidates (default:
         the index's ``rescore_oversample``) are rescored with them, and scores are the float ones."""
         stored = self.check_contract()
+        vector = self._query_vector(query, stored, VectorForm.from_contract(stored))
+        options = {"num_candidates": num_candidates, "min_similarity": min_similarity, "oversample": oversample}
+        return self._knn(vector, k, self._filters(filter, raw_filter, stored), stored, **options)
+
+    def knn_vector(
+        self,
+        vector: Sequence[float],
+        k: int = 10,
+        *,
+        filter: Filters = None,
+        raw_filter: RawFilter = None,
+        num_candidates: int | None = None,
+        min_similarity: float | None = None,
+        oversample: float | None = None,
+    ) -> list[SearchResult]:
+        """:meth:`knn` for a query vector made beforehand (with this store's encoder, as its contract says)."""
+        stored = self.check_contract()
+        query = np.asarray(vector, dtype=np.float32).reshape(-1)
+        if query.shape[0] != stored.get("dims") or not np.isfinite(query).all():
+            raise InputError(f"vector must be {stored.get('dims')} finite numbers, got shape {query.shape}")
+        options = {"num_candidates": num_candidates, "min_similarity": min_similarity, "oversample": oversample}
+        return self._knn(query.tolist(), k, self._filters(filter, raw_filter, stored), stored, **options)
+
+    def _knn(
+        self, vector: list[float], k: int, filters: bodies.Clauses, stored: Mapping[str, Any], **options: Any
+    ) -> list[SearchResult]:
         form = VectorForm.from_contract(stored)
-        vector = self._query_vector(query, stored, form)
-        if oversample is not None and form.rescore_field is None:
+        if options["oversample"] is not None and form.rescore_field is None:
             raise ConfigError("oversample= applies to byte / bit indices that keep their float vectors")
-        if min_similarity is not None and form.element_type != "float":
+        if options["min_similarity"] is not None and form.element_type != "float":
             raise ConfigError(
                 f"min_similarity is on the server's {form.element_type} scores for this index, not the float "
                 "ones; filter the results' scores instead"
             )
+        window = form.window(k, options["oversample"])
         body = bodies.knn_body(
             form.quantize(np.asarray(vector, dtype=np.float32)),
             k=k,
-            num_candidates=num_candidates,
+            num_candidates=options["num_candidates"],
             vector_field=stored.get("vector_field", self.vector_field),
-            filters=self._filters(filter, raw_filter, stored),
-            min_similarity=min_similarity,
+            filters=filters,
+            min_similarity=options["min_similarity"],
             source=self._source_filter(stored),
-            rescore=form.rescore(vector, k, oversample),
+            window=window,
         )
-        return self._hits(self._search(body))
+        if window is not None:  # the float copy, as doc values (9.x leaves vectors out of _source)
+            body["fields"] = [form.rescore_field]
+        hits = self._search(body)["hits"]["hits"]
+        if window is not None:
+            hits = _rescored(hits, form, vector, k)
+        return self._hits({"hits": {"hits": hits}})
 
     search = knn  # the VectorStore protocol name
 
@@ -144,6 +176,23 @@ class Reads(IndexOps):
         return [
             SearchResult(h["_id"], float(h["_score"]), dict(h.get("_source", {}))) for h in response["hits"]["hits"]
         ]
+
+
+def _rescored(hits: list[dict[str, Any]], form: VectorForm, query: list[float], k: int) -> list[dict[str, Any]]:
+    """The candidates in float order (ties keep the server's order), the best ``k``."""
+    assert form.rescore_field is not None and form.rescore_similarity is not None
+    if not hits:
+        return []
+    missing = [h["_id"] for h in hits if len((h.get("fields") or {}).get(form.rescore_field) or []) != len(query)]
+    if missing:
+        raise EmbeddingContractError(
+            f"document(s) {missing[:5]} have no float copy {form.rescore_field!r} to rescore with (written by "
+            "another tool?); re-ingest them with this store"
+        )
+    vectors = np.asarray([h["fields"][form.rescore_field] for h in hits], dtype=np.float64)
+    scores = float_scores(form.rescore_similarity, np.asarray(query), vectors)
+    order = np.argsort(-scores, kind="stable")[:k]
+    return [{**hits[i], "_score": float(scores[i])} for i in order]
 
 
 def _keyword_field(properties: Mapping[str, Any], name: str) -> str:

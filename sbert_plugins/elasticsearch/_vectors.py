@@ -7,9 +7,11 @@
 * ``bit``: one sign bit per dimension, what sentence-transformers' ``ubinary`` keeps (``x > 0``), compared by
   Hamming distance (the server's ``l2_norm`` for bits): 32x smaller.
 
-Both lose recall, so by default the float vectors are kept too, in a field that is not indexed for kNN
-(``<vector field>_float``), and the top ``k * oversample`` candidates of the quantized search are rescored
-with them on the server (a ``script_score`` rescorer): the order is then the float one again.
+Both lose recall, so by default the float vectors are kept too, in a field that kNN never searches
+(``<vector field>_float``, see :func:`mapping`): the top ``k * oversample`` candidates of the quantized search come back with it
+and are rescored here, exactly as the server scores a float field, so the order and the scores are the float
+ones again. Rescoring on the client needs no scripting module (the server's test distribution, and some
+hosted offerings, have none) and moves only ``k * oversample`` vectors per query.
 """
 
 from __future__ import annotations
@@ -24,14 +26,6 @@ import numpy as np
 from sbert_plugins import ConfigError
 
 ELEMENT_TYPES = ("float", "byte", "bit")
-_SCRIPTS = {  # the float rescoring score, on the server's own scale for that similarity
-    "cosine": "(cosineSimilarity(params.query_vector, params.field) + 1.0) / 2.0",
-    "dot_product": "(dotProduct(params.query_vector, params.field) + 1.0) / 2.0",
-    "max_inner_product": (
-        "double d = dotProduct(params.query_vector, params.field); return d < 0 ? 1 / (1 - d) : d + 1;"
-    ),
-    "l2_norm": "double d = l2norm(params.query_vector, params.field); return 1 / (1 + d * d);",
-}
 
 
 def check_element_type(element_type: str, dims: int, similarity: str) -> None:
@@ -104,31 +98,44 @@ class VectorForm:
             out[self.rescore_field] = vector.tolist()
         return out
 
-    def rescore(self, query: list[float], k: int, oversample: float | None = None) -> dict[str, Any] | None:
-        """The rescorer that puts the top ``k * oversample`` candidates in float order, or None (no float copy)."""
+    def window(self, k: int, oversample: float | None = None) -> int | None:
+        """How many candidates to fetch and rescore for ``k`` results, or None (no float copy: no rescoring)."""
         if self.rescore_field is None or self.element_type == "float":
             return None
         ratio = self.oversample if oversample is None else oversample
         if not ratio >= 1:
             raise ConfigError(f"oversample={oversample!r}: use a number >= 1 (candidates rescored per result)")
-        window = math.ceil(k * ratio)
-        script = {
-            "source": _SCRIPTS[self.rescore_similarity or "cosine"],
-            "params": {"query_vector": query, "field": self.rescore_field},
-        }
-        return {
-            "window_size": window,
-            "query": {
-                "rescore_query": {"script_score": {"query": {"match_all": {}}, "script": script}},
-                "query_weight": 0.0,
-                "rescore_query_weight": 1.0,
-            },
-        }
+        return math.ceil(k * ratio)
+
+
+def float_scores(similarity: str, query: np.ndarray, vectors: np.ndarray) -> np.ndarray:
+    """The server's ``_score`` of float vectors for a query, per similarity (as Elasticsearch defines them)."""
+    q, v = np.asarray(query, dtype=np.float64), np.asarray(vectors, dtype=np.float64)
+    if similarity == "l2_norm":
+        return 1.0 / (1.0 + ((v - q) ** 2).sum(axis=1))
+    dots = v @ q
+    if similarity == "cosine":
+        norms = np.linalg.norm(v, axis=1) * np.linalg.norm(q)
+        return (1.0 + dots / np.where(norms == 0, 1.0, norms)) / 2.0
+    if similarity == "max_inner_product":
+        return np.where(dots < 0, 1.0 / (1.0 - np.minimum(dots, 0.0)), dots + 1.0)
+    return (1.0 + dots) / 2.0  # dot_product
 
 
 def mapping(form: VectorForm, dims: int) -> dict[str, Any]:
-    """Mapping entries the form adds: the element type of the indexed field, and the float copy's field."""
-    extra: dict[str, Any] = {}
-    if form.rescore_field is not None:
-        extra[form.rescore_field] = {"type": "dense_vector", "dims": dims, "index": False, "element_type": "float"}
-    return extra
+    """Mapping entries the form adds: the float copy's field, if kept.
+
+    It is indexed ``flat`` (raw vectors, no graph: it is never searched, only read back for rescoring) rather
+    than ``index: false``: 9.x then keeps it out of ``_source`` like any indexed vector, and it takes 4 bytes
+    a dimension instead of ~15 of JSON (measured on 9.5.4: 7.3 MB against 36 MB for 5,000 x 384)."""
+    if form.rescore_field is None:
+        return {}
+    return {
+        form.rescore_field: {
+            "type": "dense_vector",
+            "dims": dims,
+            "index": True,
+            "similarity": form.rescore_similarity or "cosine",
+            "index_options": {"type": "flat"},
+        }
+    }

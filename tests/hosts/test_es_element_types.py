@@ -9,7 +9,7 @@ import pytest
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
 from sbert_plugins import ConfigError, quantize_embeddings
 from sbert_plugins.elasticsearch import ElasticsearchStore, index_body, knn_body
-from sbert_plugins.elasticsearch._vectors import VectorForm, byte_scale, check_element_type
+from sbert_plugins.elasticsearch._vectors import VectorForm, byte_scale, check_element_type, float_scores
 
 CONTRACT = {"model": "m", "fingerprint": "abc", "dims": 16, "pooling": "mean", "normalize": True}
 SENTENCES = [
@@ -60,22 +60,24 @@ def test_mapping_and_query_bodies_of_a_rescored_bit_index():
     body = index_body(CONTRACT, similarity="l2_norm", options=None, form=form)
     properties = body["mappings"]["properties"]
     assert properties["embedding"]["element_type"] == "bit" and properties["embedding"]["similarity"] == "l2_norm"
-    assert properties["embedding_float"] == {
-        "type": "dense_vector",
-        "dims": 16,
-        "index": False,
-        "element_type": "float",
-    }
+    float_copy = {"type": "dense_vector", "dims": 16, "index": True, "similarity": "dot_product"}
+    assert properties["embedding_float"] == {**float_copy, "index_options": {"type": "flat"}}
     assert body["mappings"]["_meta"]["sbert_plugins"]["vector_form"]["rescore_field"] == "embedding_float"
     query = [0.25] * 16
-    search = knn_body(form.quantize(np.asarray(query)), k=5, rescore=form.rescore(query, 5))
-    assert search["query"]["knn"]["query_vector"] == "ffff" and search["query"]["knn"]["k"] == 15
-    assert search["size"] == 5 and search["rescore"]["window_size"] == 15
-    assert search["rescore"]["query"]["query_weight"] == 0.0
-    assert "knn" not in search  # a rescorer applies to the query's hits, not to a top-level knn section
+    search = knn_body(form.quantize(np.asarray(query)), k=5, window=form.window(5))
+    assert search["knn"]["query_vector"] == "ffff" and search["knn"]["k"] == 15 and search["size"] == 15
     with pytest.raises(ConfigError, match=r"oversample=0\.5"):
-        form.rescore(query, 5, 0.5)
-    assert VectorForm("float").rescore(query, 5) is None
+        form.window(5, 0.5)
+    assert VectorForm("float").window(5) is None and VectorForm("bit").window(5) is None  # nothing to rescore
+
+
+def test_float_scores_are_the_servers_float_scores():
+    q = np.array([0.6, 0.8])
+    v = np.array([[0.6, 0.8], [-0.6, -0.8], [0.0, 2.0]])
+    np.testing.assert_allclose(float_scores("cosine", q, v), [1.0, 0.0, 0.9])
+    np.testing.assert_allclose(float_scores("dot_product", q, v[:2]), [1.0, 0.0])
+    np.testing.assert_allclose(float_scores("max_inner_product", q, v), [2.0, 0.5, 2.6])
+    np.testing.assert_allclose(float_scores("l2_norm", q, v[:2]), [1.0, 1 / 5])
 
 
 @pytest.mark.elasticsearch
@@ -91,7 +93,8 @@ def test_quantized_index_with_float_rescoring_returns_the_float_answer(es_client
     report = store.ingest(docs)
     assert report.ok and report.indexed == len(SENTENCES)
     field = es_client.indices.get_mapping(index=index_name).body[index_name]["mappings"]["properties"]
-    assert field["embedding"]["element_type"] == element_type and field["embedding_float"]["index"] is False
+    assert field["embedding"]["element_type"] == element_type
+    assert field["embedding_float"]["index_options"]["type"] == "flat"  # read back for rescoring, never searched
     for query in ("Someone is playing an instrument.", "The market crashed.", "Animals outside."):
         want = exact.knn(query, k=4)
         got = store.knn(query, k=4, oversample=3.0)  # a window of 12: every document is rescored
@@ -125,3 +128,20 @@ def test_byte_index_needs_calibration_before_anything_is_created(es_client, inde
     with pytest.raises(ConfigError, match="calibration="):
         ElasticsearchStore(index_name, minilm, client=es_client).create_index(element_type="byte")
     assert not es_client.indices.exists(index=index_name)
+
+
+@pytest.mark.elasticsearch
+def test_knn_vector_takes_a_precomputed_query_and_checks_it(es_client, index_name, minilm):
+    store = ElasticsearchStore(index_name, minilm, client=es_client)
+    store.create_index(element_type="bit")
+    store.ingest([{"id": f"d{i}", "text": s} for i, s in enumerate(SENTENCES)])
+    query = "Someone is playing an instrument."
+    by_text = store.knn(query, k=3)
+    by_vector = store.knn_vector(minilm.encode(query), k=3)
+    assert [(h.id, round(h.score, 6)) for h in by_vector] == [(h.id, round(h.score, 6)) for h in by_text]
+    from sbert_plugins import InputError
+
+    with pytest.raises(InputError, match=r"vector must be 384 finite numbers, got shape \(3,\)"):
+        store.knn_vector([0.1, 0.2, 0.3])
+    with pytest.raises(InputError, match="finite"):
+        store.knn_vector([float("nan")] * 384)
