@@ -213,7 +213,7 @@ def plot_recall_size(rows: list, path: str) -> None:
     for label, recall, _, knn_mb in rows:
         ax.scatter(knn_mb, recall)
         ax.annotate(label, (knn_mb, recall), textcoords="offset points", xytext=(4, 4), fontsize=8)
-    ax.set_xlabel("searched field: vectors + graph (MB, disk-usage API; the float copy is read only to rescore)")
+    ax.set_xlabel("searched field: vectors + graph, MB (the float copy is only read to rescore)")
     ax.set_ylabel("recall@10 vs exact")
     ax.set_title("Elasticsearch: recall vs size per element type")
     ax.grid(alpha=0.3)

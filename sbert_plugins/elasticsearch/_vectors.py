@@ -8,10 +8,11 @@
   Hamming distance (the server's ``l2_norm`` for bits): 32x smaller.
 
 Both lose recall, so by default the float vectors are kept too, in a field that kNN never searches
-(``<vector field>_float``, see :func:`mapping`): the top ``k * oversample`` candidates of the quantized search come back with it
-and are rescored here, exactly as the server scores a float field, so the order and the scores are the float
-ones again. Rescoring on the client needs no scripting module (the server's test distribution, and some
-hosted offerings, have none) and moves only ``k * oversample`` vectors per query.
+(``<vector field>_float``, see :func:`mapping`): the top ``k * oversample`` candidates of the quantized
+search come back with it and are rescored here, exactly as the server scores a float field, so the order
+and the scores are the float ones again. Rescoring on the client needs no scripting module (the server's
+test distribution, and some hosted offerings, have none) and moves only ``k * oversample`` vectors per
+query.
 """
 
 from __future__ import annotations

@@ -102,6 +102,9 @@ def test_quantized_index_with_float_rescoring_returns_the_float_answer(es_client
         np.testing.assert_allclose([h.score for h in got], [h.score for h in want], atol=1e-5)
         assert "embedding" not in got[0].source and "embedding_float" not in got[0].source
     assert set(store.get(["d0"])["d0"]) == {"text"}
+    assert store.update_metadata(["d0", "d1"], {"group": "music"}) == 2  # a partial update keeps the float copy
+    after = store.knn("Someone is playing an instrument.", k=2, oversample=6.0)
+    assert {h.id for h in after} == {"d0", "d1"} and after[0].source["group"] == "music"
     with pytest.raises(ConfigError, match="min_similarity"):
         store.knn("x", k=2, min_similarity=0.5)
 
