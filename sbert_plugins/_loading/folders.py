@@ -16,7 +16,7 @@ from torch import nn
 
 from .._base.errors import ConfigError, ModelLoadError
 from .._base.files import read_json
-from ..models import ST_CONFIG, Normalize, Pooling, StaticEmbedding, Transformer, hf_progress_bars_off
+from ..models import ST_CONFIG, Normalize, Pooling, StaticEmbedding, Transformer, hf_progress_bars_off, load_bert
 from .checks import (
     check_files,
     check_max_seq_length,
@@ -30,14 +30,19 @@ from .module_configs import load_dense, load_static, read_pooling, weights_error
 from .plugin_functions import make_pooling
 
 
-def _from_pretrained(folder: Path) -> tuple[Any, Any]:
-    from transformers import AutoModel, AutoTokenizer
+def _from_pretrained(folder: Path, config: dict[str, Any]) -> tuple[Any, Any]:
+    from transformers import AutoTokenizer
 
     options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
     if (folder / "model.safetensors").is_file():
         options["use_safetensors"] = True
     with hf_progress_bars_off():
         tokenizer = AutoTokenizer.from_pretrained(str(folder), **options)
+        model = load_bert(folder, config)  # a plain BERT without importing transformers' modeling code
+        if model is not None:
+            return model, tokenizer
+        from transformers import AutoModel
+
         try:  # PyTorch's fused attention where transformers supports it for this architecture
             model = AutoModel.from_pretrained(str(folder), attn_implementation="sdpa", **options)
         except (ValueError, ImportError):
@@ -57,7 +62,7 @@ def load_transformer(folder: Path, max_seq_length: int | None = None) -> Transfo
     if not isinstance(st_config, dict):
         raise ModelLoadError(f"{folder / ST_CONFIG} must hold a JSON object")
     try:
-        model, tokenizer = _from_pretrained(folder)
+        model, tokenizer = _from_pretrained(folder, config)
     except ModelLoadError:
         raise
     except Exception as exc:  # transformers raises OSError/ValueError/KeyError/UnpicklingError/...

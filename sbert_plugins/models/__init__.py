@@ -4,6 +4,7 @@ Each module is handed its configuration (pooling gets its functions) and looks
 nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
+from ._bert import BertEncoder, load_bert
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
 from ._static import StaticEmbedding
@@ -15,6 +16,7 @@ __all__ = [
     "ST_CONFIG",
     "ST_POOLING_KEYS",
     "ST_POOLING_NAMES",
+    "BertEncoder",
     "Dense",
     "Normalize",
     "Pooling",
@@ -22,4 +24,5 @@ __all__ = [
     "StaticEmbedding",
     "Transformer",
     "hf_progress_bars_off",
+    "load_bert",
 ]
