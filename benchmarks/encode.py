@@ -1,4 +1,6 @@
-"""Encode throughput vs sentence-transformers (same model, texts, threads), per dtype.
+"""Encode throughput vs sentence-transformers (same model, texts, threads), per dtype: its fp32 default
+(batch 32) and its best bf16 batch are the baselines ("x ST same dtype" divides by the one of our dtype).
+ONNX Runtime / OpenVINO are not compared: neither is installed in the benchmark environment.
 
 Each configuration runs in its own subprocess: oneDNN's ISA choice is per process
 (see sbert_plugins/_cpu.py), and a fresh process keeps runs independent.
@@ -26,7 +28,9 @@ if cfg["kind"] == "st":
     from sentence_transformers import SentenceTransformer
     from sbert_plugins import resolve_model
     model = SentenceTransformer(str(resolve_model(cfg["model"])), device="cpu")
-    enc = lambda t: model.encode(t, batch_size=32)
+    if cfg.get("dtype") == "bfloat16":
+        model = model.to(torch.bfloat16)
+    enc = lambda t: model.encode(t, batch_size=cfg.get("batch_size", 32))
 else:
     from sbert_plugins import SentenceEncoder, evaluate_sts
     model = SentenceEncoder(cfg["model"], device="cpu", dtype=cfg["dtype"])
@@ -59,12 +63,33 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    parser.add_argument("--configs", nargs="+", default=["float32:32", "float32:64", "bfloat16:64"])
+    parser.add_argument("--configs", nargs="+", default=["float32:32", "float32:64", "bfloat16:64", "bfloat16:128"])
+    parser.add_argument("--st-bf16-batches", nargs="*", type=int, default=[32, 64, 128])
     args = parser.parse_args()
+    from sbert_plugins._base.cpu import cpu_model
+
+    print(f"CPU: {cpu_model()}; {args.n} STSb sentences; each configuration in its own process")
     base = run({"kind": "st", "model": args.model, "n": args.n, "save": "/tmp/_bench_st.npy"})
-    print(f"sentence-transformers fp32 (batch 32): {base['rate']:.1f} sentences/s, threads={base['threads']}")
+    print(
+        f"sentence-transformers fp32 (batch 32, its default): {base['rate']:.1f} sentences/s, threads={base['threads']}"
+    )
     reference = np.load("/tmp/_bench_st.npy")
-    print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'min cos':>9}{'STSb':>8}")
+    best_bf16 = 0.0
+    for batch in args.st_bf16_batches:  # its best bf16 batch: the baseline for our bf16
+        st = run(
+            {
+                "kind": "st",
+                "model": args.model,
+                "n": args.n,
+                "dtype": "bfloat16",
+                "batch_size": batch,
+                "save": "/tmp/_bench_st_bf16.npy",
+            }
+        )
+        if "error" not in st:
+            best_bf16 = max(best_bf16, st["rate"])
+            print(f"sentence-transformers bf16 (batch {batch}): {st['rate']:.1f} sentences/s")
+    print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'x ST same dtype':>16}{'min cos':>9}{'STSb':>8}")
     for item in args.configs:
         dtype, batch = item.split(":")
         res = run(
@@ -82,7 +107,12 @@ def main() -> None:
             continue
         ours = np.load("/tmp/_bench_ours.npy")
         cos = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
-        print(f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{cos.min():>9.5f}{res['stsb']:>8.2f}")
+        same = base["rate"] if dtype == "float32" else best_bf16
+        ratio = f"{res['rate'] / same:.2f}" if same else "-"
+        print(
+            f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos.min():>9.5f}"
+            f"{res['stsb']:>8.2f}"
+        )
 
 
 if __name__ == "__main__":
