@@ -62,3 +62,18 @@ def make_plugin(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
     for hook, fn in hooks.items():
         setattr(module, hook, hookimpl(fn))
     return module
+
+
+# Sentences for the Elasticsearch tests: pairs of paraphrases and some loners.
+ES_SENTENCES = [
+    "A man is playing a guitar.",
+    "A man plays the guitar.",
+    "A woman is slicing an onion.",
+    "Someone is cutting an onion.",
+    "The new movie is awesome!",
+    "The new film is great.",
+    "A cat sits on the mat.",
+    "Two dogs are running through a field.",
+    "Dogs run across the grass.",
+    "The stock market fell sharply today.",
+]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .._base.errors import ConfigError
-from .options import add_encode_options, make_encoder, positive_int
+from .options import add_encode_options, make_encoder, positive_int, read_lines
 
 
 def _connection_args(p: argparse.ArgumentParser) -> None:
@@ -65,6 +65,13 @@ def register(sub: Any) -> None:
     )
     create.add_argument("--similarity", default=None)
     create.add_argument("--exist-ok", action="store_true")
+    create.add_argument(
+        "--element-type", default="float", choices=["float", "byte", "bit"], help="byte = int8, bit = sign bits"
+    )
+    create.add_argument(
+        "--calibration", default=None, help="--element-type byte: a .txt of texts to take the scale from"
+    )
+    create.add_argument("--no-float-copy", action="store_true", help="byte / bit: keep no float vectors (no rescoring)")
     ingest.add_argument("file", help=".jsonl or .txt ('-' for stdin, read as .txt)")
     ingest.add_argument("--text-field", default="text")
     ingest.add_argument("--on-duplicate", default="overwrite", choices=["overwrite", "skip", "fail"])
@@ -95,7 +102,14 @@ def _store(args: argparse.Namespace) -> Any:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    name = _store(args).create_index(index_type=args.index_type, similarity=args.similarity, exist_ok=args.exist_ok)
+    name = _store(args).create_index(
+        index_type=args.index_type,
+        similarity=args.similarity,
+        exist_ok=args.exist_ok,
+        element_type=args.element_type,
+        calibration=read_lines(args.calibration) if args.calibration else None,
+        keep_float=not args.no_float_copy,
+    )
     print(f"index {name!r} ready", file=sys.stderr)
     return 0
 

@@ -46,6 +46,18 @@ def test_create_ingest_search_count_delete(index, tiny_model_dir, tmp_path, caps
     assert main(["es", "count", index, *common]) == 0 and capsys.readouterr().out.strip() == "2"
 
 
+@pytest.mark.parametrize("element", ["byte", "bit"])
+def test_create_a_byte_or_bit_index_and_search_it(index, tiny_model_dir, tmp_path, capsys, element):
+    common = ["--url", es_url(), "--model", str(tiny_model_dir)]
+    texts = tmp_path / "texts.txt"
+    texts.write_text("the dog runs\na red car\nthe cat is happy\n")
+    assert main(["es", "create", index, "--element-type", element, "--calibration", str(texts), *common]) == 0
+    assert main(["es", "ingest", index, str(texts), *common]) == 0
+    assert main(["es", "search", index, "a red car", "--k", "1", *common]) == 0
+    hit = json.loads(capsys.readouterr().out.splitlines()[0])
+    assert hit["source"]["text"] == "a red car" and hit["score"] == pytest.approx(1.0, abs=1e-5)  # float rescored
+
+
 def test_ingest_with_failures_exits_1_and_writes_them(index, tiny_model_dir, tmp_path):
     common = ["--url", es_url(), "--model", str(tiny_model_dir)]
     docs = tmp_path / "docs.jsonl"

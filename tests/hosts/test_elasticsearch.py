@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
+from support import ES_SENTENCES as SENTENCES
 from support import es_url
 
 from sbert_plugins import (
@@ -19,19 +20,6 @@ from sbert_plugins import (
 from sbert_plugins.elasticsearch import ElasticsearchStore, connect
 
 pytestmark = pytest.mark.elasticsearch
-
-SENTENCES = [
-    "A man is playing a guitar.",
-    "A man plays the guitar.",
-    "A woman is slicing an onion.",
-    "Someone is cutting an onion.",
-    "The new movie is awesome!",
-    "The new film is great.",
-    "A cat sits on the mat.",
-    "Two dogs are running through a field.",
-    "Dogs run across the grass.",
-    "The stock market fell sharply today.",
-]
 
 
 @pytest.fixture()

@@ -7,25 +7,14 @@ import numpy as np
 import pytest
 
 pytest.importorskip("elasticsearch", reason="elasticsearch extra not installed")
+from support import ES_SENTENCES
+
 from sbert_plugins import ConfigError, quantize_embeddings
 from sbert_plugins.elasticsearch import ElasticsearchStore, index_body, knn_body
 from sbert_plugins.elasticsearch._vectors import VectorForm, byte_scale, check_element_type, float_scores
 
 CONTRACT = {"model": "m", "fingerprint": "abc", "dims": 16, "pooling": "mean", "normalize": True}
-SENTENCES = [
-    "A man is playing a guitar.",
-    "A man plays the guitar.",
-    "A woman is slicing an onion.",
-    "Someone is cutting an onion.",
-    "The new movie is awesome!",
-    "The new film is great.",
-    "A cat sits on the mat.",
-    "Two dogs are running through a field.",
-    "Dogs run across the grass.",
-    "The stock market fell sharply today.",
-    "Stocks dropped steeply this morning.",
-    "A child is reading a book.",
-]
+SENTENCES = [*ES_SENTENCES, "Stocks dropped steeply this morning.", "A child is reading a book."]
 
 
 def test_bit_vectors_are_sentence_transformers_ubinary_as_hex():
