@@ -34,11 +34,16 @@ if impl == "st":
     from sentence_transformers.util import paraphrase_mining_embeddings
     pairs = paraphrase_mining_embeddings(torch.from_numpy(x), top_k=100, max_pairs=k)
     kth = float(pairs[-1][0])
+elif impl == "faiss":
+    from sbert_plugins import approximate_similar_pairs
+    pairs = approximate_similar_pairs(x, top_k=k, neighbors=int(sys.argv[5]))
+    kth = pairs[-1][0]
 else:
     from sbert_plugins import most_similar_pairs
     pairs = most_similar_pairs(x, top_k=k, matmul=impl)
     kth = pairs[-1][0]
 elapsed = time.perf_counter() - start
+np.save(sys.argv[4], np.array([[int(p[1]), int(p[2])] for p in pairs], dtype=np.int64))
 print(json.dumps({"seconds": elapsed, "kth": kth, "pairs": len(pairs),
                   "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -78,37 +83,51 @@ def vectors(n: int, path: str) -> str:
     return path
 
 
+def _recall(found: str, exact: str | None) -> str:
+    """The share of the exact top-k pairs a configuration found ("-" when no exact run came before it)."""
+    if exact is None or found == exact:
+        return "-" if exact is None else "1.000"
+    truth = {tuple(p) for p in np.load(exact).tolist()}
+    return f"{len(truth & {tuple(p) for p in np.load(found).tolist()}) / len(truth):.3f}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--top-k", type=int, nargs="+", default=[1000, 100_000])
     parser.add_argument("--skip-st", action="store_true")
+    parser.add_argument("--only", nargs="+", default=None, help="configurations to run: float32 bfloat16 st faiss")
+    parser.add_argument("--neighbors", type=int, default=32, help="faiss: neighbours per vector")
     args = parser.parse_args()
     from sbert_plugins._base.cpu import cpu_model
 
     path = vectors(args.n, f"/tmp/sbert-pairs-{args.n}.npy")
     print(f"CPU: {cpu_model()}, {os.cpu_count()} cores; {args.n} x 384 MiniLM vectors")
-    print(f"{'configuration':<46}{'top k':>9}{'seconds':>10}{'peak MB':>10}{'k-th score':>12}")
-    impls = ["float32", "bfloat16"] + ([] if args.skip_st else ["st"])
+    print(f"{'configuration':<46}{'top k':>9}{'seconds':>10}{'peak MB':>10}{'k-th score':>12}{'recall':>9}")
+    impls = args.only or ["float32", "bfloat16"] + ([] if args.skip_st else ["st"]) + ["faiss"]
     names = {
         "float32": "ours, float32 products",
         "bfloat16": "ours, bf16 candidates + exact rescoring",
         "st": "sentence-transformers paraphrase_mining",
+        "faiss": f"approximate (faiss HNSW, {args.neighbors} neighbours)",
     }
+    exact: dict[int, str] = {}  # top k -> the exact pairs found (the first exact configuration run)
     for k in args.top_k:
         for impl in impls:
             start = time.perf_counter()
-            done = subprocess.run(
-                [sys.executable, "-c", WORKER, impl, path, str(k)], capture_output=True, text=True, check=False
-            )
+            found = f"/tmp/sbert-pairs-found-{impl}.npy"
+            command = [sys.executable, "-c", WORKER, impl, path, str(k), found, str(args.neighbors)]
+            done = subprocess.run(command, capture_output=True, text=True, check=False)
             if done.returncode != 0:
                 print(f"{names[impl]:<46}{k:>9}  failed: {done.stderr[-300:]}")
                 continue
             r = json.loads(done.stdout.strip().splitlines()[-1])
             print(
                 f"{names[impl]:<46}{k:>9}{r['seconds']:>10.1f}{r['peak_mb']:>10.0f}{r['kth']:>12.4f}"
-                f"   (process {time.perf_counter() - start:.1f} s)"
+                f"{_recall(found, exact.get(k)):>9}   (process {time.perf_counter() - start:.1f} s)"
             )
+            if impl in ("bfloat16", "float32"):
+                exact[k] = found
 
 
 if __name__ == "__main__":

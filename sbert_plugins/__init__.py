@@ -48,6 +48,7 @@ __all__ = [
     "VectorStore",
     "VectorStoreError",
     "__version__",
+    "approximate_similar_pairs",
     "check_duplicate_policy",
     "content_id",
     "cos_sim",
@@ -129,6 +130,7 @@ _HOMES = {
     "._base.quantization": ("PRECISIONS", "quantization_ranges", "quantize_embeddings"),
     "._features.similarity": ("Hit", "cos_sim", "dot_score", "semantic_search"),
     "._features.pair_mining": ("most_similar_pairs",),
+    "._features.approximate_pairs": ("approximate_similar_pairs",),
     "._features.memory_store": ("InMemoryStore",),
     "._base.validation": ("text_problem", "validate_texts"),
     ".hookspecs": ("hookimpl", "hookspec"),
@@ -175,6 +177,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from ._base.validation import text_problem, validate_texts
     from ._encoding.encoder import SentenceEncoder
     from ._encoding.encoder_cache import SharedEncoders, shared_encoder, shared_encoders
+    from ._features.approximate_pairs import approximate_similar_pairs
     from ._features.embedding_cache import CacheStats, EmbeddingCache, embedding_cache
     from ._features.evaluation import STSResult, evaluate_pairs, evaluate_sts
     from ._features.ingest import (

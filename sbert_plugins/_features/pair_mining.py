@@ -24,10 +24,11 @@ from .similarity import _check_chunk, _check_top_k, _finite, _scorer
 
 _TILE_ELEMENTS = 1 << 23  # scores held at once: 8M (32 MB of float32), measured as fast per pair as larger
 _DEFAULT_ROWS = 1024
-_MAX_ROWS = 8192
+_MAX_ROWS = 2048  # so that rows x cols stays at _TILE_ELEMENTS
 _MERGE_BATCH = 1 << 13  # candidates gathered before they are rescored and merged (the floor then rises)
 _RESCORE_BATCH = 1 << 16  # candidate pairs rescored at once (2 x 64k rows of float64: ~400 MB at 384 dims)
 _FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+_USEFUL_SLACK = 0.02  # bf16 tiles pay while their bound is below this share of a typical score
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def _error_bound(x: torch.Tensor, low: torch.Tensor, rounded: bool) -> float:
     With ``e = x - low`` (the input rounding, exact in float32): ``x.y - low_x.low_y = low_x.e_y + e_x.low_y
     + e_x.e_y``, at most ``2 A E + E^2`` by Cauchy-Schwarz (A: the largest norm of ``low``, E: of ``e``).
     The float32 sum of d products (exact in float32 for bf16 inputs) adds at most ``gamma_d A^2`` in any
-    order. The 1e-6 relative and 1e-30 absolute margins cover the norms' own rounding and flushed denormals."""
+    order. The 1e-6 relative and 1e-30 absolute margins cover the norms' own rounding and flushed denormals.
+    It grows with the largest norm: :func:`_prepare` takes float32 tiles where that makes bf16 ones useless."""
     d = x.shape[1]
     gamma = d * 2.0**-24 / (1 - d * 2.0**-24)
     big = _largest_norm(low)
@@ -57,8 +59,18 @@ def _error_bound(x: torch.Tensor, low: torch.Tensor, rounded: bool) -> float:
         )
     else:
         # a float32 matmul may use bf16 inside when the user lowered torch's float32 precision
-        err = 0.0 if torch.get_float32_matmul_precision() == "highest" else 2.0**-8 * big
-    return (2 * big * err + err * err + gamma * big * big) * (1 + 1e-6) + 1e-30
+        err = 0.0 if _float32_matmul_is_exact() else 2.0**-8 * big
+    # 2^-23 A^2: a pair whose exact score rounds (to float32) onto the cut ties with it and must be seen
+    return (2 * big * err + err * err + (gamma + 2.0**-23) * big * big) * (1 + 1e-6) + 1e-30
+
+
+def _float32_matmul_is_exact() -> bool:
+    """Whether float32 matmuls are plain float32 (not bf16 / TF32 inside). torch raises when the legacy and
+    the newer precision settings are mixed: then assume they are not."""
+    try:
+        return torch.get_float32_matmul_precision() == "highest"
+    except RuntimeError:
+        return False
 
 
 _NORM_ROWS = 1 << 16  # rows whose float64 norms are taken at once: no float64 copy of a million vectors
@@ -86,13 +98,16 @@ def _round_down(value: float, dtype: torch.dtype) -> float:
 def _prepare(embeddings: Any, similarity: str, matmul: str) -> _Tiles:
     prepare, score = _scorer(similarity)
     x = prepare(embeddings, "embeddings")
-    if similarity not in ("cosine", "dot"):
+    if similarity not in ("cosine", "dot") or len(x) < 2:
         return _Tiles(x, x, 0.0, True, score)
     _refuse_overflow(x)
     low = x.to(torch.bfloat16) if _low_precision(matmul, x) else x
     if not bool(torch.isfinite(low).all()):  # within float32 range but past bf16's largest number
         low = x
-    return _Tiles(x, low, _error_bound(x, low, low.dtype != x.dtype), False, None)
+    slack = _error_bound(x, low, low.dtype != x.dtype)
+    if matmul == "auto" and low.dtype != x.dtype and slack > _USEFUL_SLACK * float(_row_norms(x).median()) ** 2:
+        low, slack = x, _error_bound(x, x, False)  # a few long vectors: bf16 candidates would be nearly all pairs
+    return _Tiles(x, low, slack, False, None)
 
 
 def _refuse_overflow(x: torch.Tensor) -> None:
@@ -102,8 +117,9 @@ def _refuse_overflow(x: torch.Tensor) -> None:
     top = norms.topk(min(2, len(x))).values
     if len(x) < 2 or float(top[0] * top[1]) * 1.001 < _FLOAT32_MAX:
         return
-    for start in range(0, len(x), _DEFAULT_ROWS):
-        _finite(x[start : start + _DEFAULT_ROWS] @ x.T)
+    rows = max(1, _TILE_ELEMENTS // len(x))
+    for start in range(0, len(x), rows):
+        _finite(x[start : start + rows] @ x.T)
 
 
 def _low_precision(matmul: str, x: torch.Tensor) -> bool:
@@ -252,7 +268,7 @@ def most_similar_pairs(
 ) -> list[tuple[float, int, int]]:
     """The ``top_k`` most similar pairs ``(score, i, j)`` with ``i < j``, best first; exact for any k.
 
-    The score matrix is visited in tiles of ``chunk_size`` rows (default 1,024, at most 8,192) by up to 8M
+    The score matrix is visited in tiles of ``chunk_size`` rows (default 1,024, at most 2,048) by up to 8M
     scores, so memory stays bounded whatever n; a tile whose best score cannot reach the k-th best so far
     costs one ``max``. Ties are broken by ``(i, j)``, so the result does not depend on ``chunk_size``.
     ``similarity`` as in :func:`semantic_search`. For cosine and dot products every candidate is rescored in
@@ -269,7 +285,7 @@ def most_similar_pairs(
     if n < 2:
         return []
     rows = min(chunk_size or _DEFAULT_ROWS, _MAX_ROWS, n)
-    cols = max(rows, _TILE_ELEMENTS // rows)
+    cols = max(rows, min(_TILE_ELEMENTS // rows, n))
     work = _Workspace(tiles, rows, cols)
     best = _Best(tiles, k)
     for r0 in _row_chunks(n, rows, show_progress_bar):

@@ -81,7 +81,8 @@ def _scorer(similarity: str) -> tuple[Any, Any]:
     if similarity in ("cosine", "dot"):
         return prepare, lambda a, b: _finite(a @ b.T)
     p = 2.0 if similarity == "euclidean" else 1.0
-    return prepare, lambda a, b: _finite(-torch.cdist(a, b, p=p))
+    # the direct form: the matmul one (|a|^2 + |b|^2 - 2ab) loses near-duplicates to cancellation
+    return prepare, lambda a, b: _finite(-torch.cdist(a, b, p=p, compute_mode="donot_use_mm_for_euclid_dist"))
 
 
 def _finite(scores: torch.Tensor) -> torch.Tensor:

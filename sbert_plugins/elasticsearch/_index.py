@@ -11,6 +11,7 @@ from sbert_plugins import (
     EmbeddingContractError,
     Encoder,
     VectorStoreError,
+    document_prompt_name,
     shared_encoder,
 )
 
@@ -137,8 +138,12 @@ class IndexOps:
                     "element_type='byte' needs calibration=: some of the texts you will index (or their "
                     "embeddings); the int8 scale is taken from them"
                 )
-            if len(calibration) and all(isinstance(t, str) for t in calibration):
-                calibration = self.encoder.encode(list(calibration), normalize=similarity == "dot_product")
+            if len(calibration) and all(isinstance(t, str) for t in calibration):  # encoded as ingest encodes
+                calibration = self.encoder.encode(
+                    list(calibration),
+                    normalize=similarity == "dot_product",
+                    prompt_name=document_prompt_name(self.encoder.prompts),
+                )
             scale = byte_scale(calibration)
         keep = keep_float and element_type != "float"
         field = f"{self.vector_field}_float" if keep else None

@@ -96,6 +96,8 @@ class Reads(IndexOps):
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != stored.get("dims") or not np.isfinite(query).all():
             raise InputError(f"vector must be {stored.get('dims')} finite numbers, got shape {query.shape}")
+        if "dot_product" in (stored.get("similarity"), VectorForm.from_contract(stored).rescore_similarity):
+            query = query / max(float(np.linalg.norm(query)), 1e-12)  # as the encoder normalises for the index
         options = {"num_candidates": num_candidates, "min_similarity": min_similarity, "oversample": oversample}
         return self._knn(query.tolist(), k, self._filters(filter, raw_filter, stored), stored, **options)
 
@@ -168,8 +170,9 @@ class Reads(IndexOps):
             return dict(self.client.search(index=self.index, **body).body)
 
     def _source_filter(self, stored: Mapping[str, Any]) -> dict[str, Any]:
+        copy = VectorForm.from_contract(stored).rescore_field
         field = stored.get("vector_field", self.vector_field)
-        return {"excludes": [field, f"{field}_float"]}  # the vectors are large, rarely wanted
+        return {"excludes": [field] + ([copy] if copy else [])}  # the vectors are large, rarely wanted
 
     @staticmethod
     def _hits(response: Mapping[str, Any]) -> list[SearchResult]:

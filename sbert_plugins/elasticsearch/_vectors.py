@@ -24,9 +24,10 @@ from typing import Any
 
 import numpy as np
 
-from sbert_plugins import ConfigError
+from sbert_plugins import ConfigError, EmbeddingContractError
 
 ELEMENT_TYPES = ("float", "byte", "bit")
+_MAX_WINDOW = 10_000  # the server's largest num_candidates (and default max_result_window)
 
 
 def check_element_type(element_type: str, dims: int, similarity: str) -> None:
@@ -66,13 +67,30 @@ class VectorForm:
     def from_contract(cls, stored: Mapping[str, Any]) -> VectorForm:
         """The form an index was created with (indices from before element types were recorded: float)."""
         form = stored.get("vector_form") or {}
-        return cls(
-            form.get("element_type", "float"),
-            form.get("scale"),
-            form.get("rescore_field"),
-            form.get("rescore_similarity"),
-            float(form.get("oversample", 4.0)),
+        made = cls(
+            form.get("element_type", "float") if isinstance(form, Mapping) else None,  # type: ignore[arg-type]
+            form.get("scale") if isinstance(form, Mapping) else None,
+            form.get("rescore_field") if isinstance(form, Mapping) else None,
+            form.get("rescore_similarity") if isinstance(form, Mapping) else None,
+            form.get("oversample", 4.0) if isinstance(form, Mapping) else None,  # type: ignore[arg-type]
         )
+        problem = made._problem()
+        if problem:
+            raise EmbeddingContractError(
+                f"the index's _meta vector_form is unusable ({problem}); recreate the index with create_index()"
+            )
+        return made
+
+    def _problem(self) -> str | None:
+        if self.element_type not in ELEMENT_TYPES:
+            return f"element_type {self.element_type!r}"
+        if self.element_type == "byte" and not (isinstance(self.scale, (int, float)) and self.scale > 0):
+            return f"byte scale {self.scale!r}"
+        if not isinstance(self.oversample, (int, float)) or not self.oversample >= 1:
+            return f"oversample {self.oversample!r}"
+        if (self.rescore_field is None) != (self.rescore_similarity is None):
+            return "a float copy without its similarity, or the reverse"
+        return None
 
     def contract(self) -> dict[str, Any]:
         return {
@@ -106,7 +124,7 @@ class VectorForm:
         ratio = self.oversample if oversample is None else oversample
         if not ratio >= 1:
             raise ConfigError(f"oversample={oversample!r}: use a number >= 1 (candidates rescored per result)")
-        return math.ceil(k * ratio)
+        return max(k, min(math.ceil(k * ratio), _MAX_WINDOW))
 
 
 def float_scores(similarity: str, query: np.ndarray, vectors: np.ndarray) -> np.ndarray:

@@ -179,3 +179,52 @@ def test_default_auto_gives_the_float32_answer_on_a_bf16_cpu(monkeypatch, small_
     x = np.random.default_rng(25).normal(size=(150, 12)).astype(np.float32)
     monkeypatch.setattr(precision, "auto_cpu_dtype", lambda: "bfloat16")
     assert most_similar_pairs(x, top_k=40) == most_similar_pairs(x, top_k=40, matmul="float32") == _exact(x, 40)
+
+
+def test_empty_and_single_inputs_give_no_pairs():
+    for similarity in ("cosine", "dot", "euclidean"):
+        assert most_similar_pairs(np.zeros((0, 8), dtype=np.float32), similarity=similarity) == []
+        assert most_similar_pairs(np.ones((1, 8), dtype=np.float32), similarity=similarity) == []
+
+
+def test_euclidean_near_duplicates_are_exact_whatever_the_tiles(monkeypatch):
+    """cdist's matmul form (|a|^2 + |b|^2 - 2ab) loses distances of 1e-3 to cancellation: not used."""
+    rng = np.random.default_rng(26)
+    x = rng.normal(size=(300, 64)).astype(np.float32)
+    x[5] = x[3]
+    x[7] = x[6] + 8e-4
+    full = -np.linalg.norm(x[:, None, :].astype(np.float64) - x[None, :, :], axis=2)
+    i, j = np.triu_indices(len(x), k=1)
+    expected = [
+        (int(a), int(b))
+        for a, b in zip(i[np.lexsort((j, i, -full[i, j]))][:5], j[np.lexsort((j, i, -full[i, j]))][:5], strict=True)
+    ]
+    for tile in (200, 1 << 23):
+        monkeypatch.setattr(pair_mining, "_TILE_ELEMENTS", tile)
+        got = most_similar_pairs(x, top_k=5, chunk_size=10, similarity="euclidean")
+        assert [(a, b) for _, a, b in got] == expected and got[0][0] == 0.0
+
+
+def test_a_few_long_vectors_make_auto_take_float32_tiles(monkeypatch):
+    """One vector 100x longer widens the bf16 bound to nearly every pair: auto takes float32 there."""
+    from sbert_plugins._encoding import precision
+
+    monkeypatch.setattr(precision, "auto_cpu_dtype", lambda: "bfloat16")
+    x = np.random.default_rng(27).normal(size=(400, 16)).astype(np.float32)
+    assert pair_mining._prepare(x, "dot", "auto").low.dtype == torch.bfloat16
+    x[3] *= 100
+    assert pair_mining._prepare(x, "dot", "auto").low.dtype == torch.float32
+    assert pair_mining._prepare(x, "dot", "bfloat16").low.dtype == torch.bfloat16  # asked: kept
+    assert most_similar_pairs(x, top_k=30, similarity="dot") == most_similar_pairs(
+        x, top_k=30, similarity="dot", matmul="bfloat16"
+    )
+
+
+def test_the_newer_precision_settings_do_not_break_the_bound(monkeypatch):
+    def mixed() -> str:
+        raise RuntimeError("you have used a mix of the legacy and new APIs")
+
+    monkeypatch.setattr(torch, "get_float32_matmul_precision", mixed)
+    assert not pair_mining._float32_matmul_is_exact()
+    x = np.random.default_rng(28).normal(size=(100, 8)).astype(np.float32)
+    assert most_similar_pairs(x, top_k=50, matmul="float32") == _exact(x, 50)

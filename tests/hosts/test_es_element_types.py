@@ -137,3 +137,14 @@ def test_knn_vector_takes_a_precomputed_query_and_checks_it(es_client, index_nam
         store.knn_vector([0.1, 0.2, 0.3])
     with pytest.raises(InputError, match="finite"):
         store.knn_vector([float("nan")] * 384)
+
+
+def test_a_tampered_vector_form_and_large_windows_are_handled():
+    from sbert_plugins import EmbeddingContractError
+
+    for bad in ({"element_type": "half"}, {"element_type": "byte", "scale": None}, {"oversample": "x"}, "byte"):
+        with pytest.raises(EmbeddingContractError, match="vector_form is unusable"):
+            VectorForm.from_contract({"vector_form": bad})
+    assert VectorForm.from_contract({}) == VectorForm()  # indices from before: float
+    form = VectorForm("bit", None, "embedding_float", "cosine", 4.0)
+    assert form.window(3000) == 10_000 and form.window(20_000) == 20_000  # capped, never below k
