@@ -65,6 +65,7 @@ def main() -> None:
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
     parser.add_argument("--configs", nargs="+", default=["float32:32", "float32:64", "bfloat16:64", "bfloat16:128"])
     parser.add_argument("--st-bf16-batches", nargs="*", type=int, default=[32, 64, 128])
+    parser.add_argument("--plot", default=None, help="write sentences/s per configuration to this PNG")
     args = parser.parse_args()
     from sbert_plugins._base.cpu import cpu_model
 
@@ -74,6 +75,7 @@ def main() -> None:
         f"sentence-transformers fp32 (batch 32, its default): {base['rate']:.1f} sentences/s, threads={base['threads']}"
     )
     reference = np.load("/tmp/_bench_st.npy")
+    rates = {"ST fp32:32": base["rate"]}
     best_bf16 = 0.0
     for batch in args.st_bf16_batches:  # its best bf16 batch: the baseline for our bf16
         st = run(
@@ -88,6 +90,7 @@ def main() -> None:
         )
         if "error" not in st:
             best_bf16 = max(best_bf16, st["rate"])
+            rates[f"ST bfloat16:{batch}"] = st["rate"]
             print(f"sentence-transformers bf16 (batch {batch}): {st['rate']:.1f} sentences/s")
     print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'x ST same dtype':>16}{'min cos':>9}{'STSb':>8}")
     for item in args.configs:
@@ -107,12 +110,36 @@ def main() -> None:
             continue
         ours = np.load("/tmp/_bench_ours.npy")
         cos = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+        rates[f"ours {item}"] = res["rate"]
         same = base["rate"] if dtype == "float32" else best_bf16
         ratio = f"{res['rate'] / same:.2f}" if same else "-"
         print(
             f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos.min():>9.5f}"
             f"{res['stsb']:>8.2f}"
         )
+    if args.plot:
+        plot_rates(rates, args.plot, f"{cpu_model()}, {args.n} STSb sentences")
+
+
+def plot_rates(rates: dict, path: str, title: str) -> None:
+    """A bar per configuration: sentences/s (sentence-transformers grey, ours blue)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(rates)
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    colors = ["#999999" if n.startswith("ST") else "#1f77b4" for n in names]
+    ax.barh(names, [rates[n] for n in names], color=colors)
+    for y, name in enumerate(names):
+        ax.text(rates[name], y, f" {rates[name]:,.0f}", va="center", fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("sentences / s (encode only, each configuration in its own process)")
+    ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    print(f"plot: {path}")
 
 
 if __name__ == "__main__":
