@@ -16,7 +16,7 @@ from torch import nn
 
 from .._base.errors import ConfigError, ModelLoadError
 from .._base.files import read_json
-from ..models import ST_CONFIG, Normalize, Pooling, StaticEmbedding, Transformer, hf_progress_bars_off, load_bert
+from ..models import ST_CONFIG, Normalize, Pooling, StaticEmbedding, Transformer, hf_progress_bars_off
 from .checks import (
     check_files,
     check_max_seq_length,
@@ -26,7 +26,7 @@ from .checks import (
     position_limit,
     refuse_remote_code,
 )
-from .module_configs import load_dense, load_static, read_pooling, weights_error
+from .module_configs import load_bert, load_dense, load_static, read_pooling, weights_error
 from .plugin_functions import make_pooling
 
 

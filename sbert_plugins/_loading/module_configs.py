@@ -17,7 +17,15 @@ import torch
 
 from .._base.errors import ModelLoadError
 from .._base.files import read_json
-from ..models import ST_POOLING_KEYS, ST_POOLING_NAMES, Dense, StaticEmbedding
+from ..models import (
+    IGNORED_WEIGHTS,
+    ST_POOLING_KEYS,
+    ST_POOLING_NAMES,
+    BertEncoder,
+    Dense,
+    StaticEmbedding,
+    supports_bert,
+)
 from .checks import BOUNDS
 
 _SENTENCE = "sentence_embedding"
@@ -79,6 +87,22 @@ def load_state(folder: Path) -> dict[str, torch.Tensor]:
             raise weights_error(folder, exc) from exc
         return state
     raise ModelLoadError(f"{folder} has no weights (model.safetensors)")
+
+
+def load_bert(folder: Path, config: dict[str, Any]) -> BertEncoder | None:
+    """A plain BERT with the folder's safetensors weights, without transformers' modeling code; None when
+    the weights do not map one to one (prefixed or sharded, other heads, missing tensors) or the config is
+    not plain: transformers then loads it."""
+    if not (folder / "model.safetensors").is_file() or not supports_bert(config):
+        return None
+    weights = {k: v for k, v in load_state(folder).items() if k not in IGNORED_WEIGHTS}
+    # built on the CPU (random init ~0.1 s for MiniLM): on the meta device, init imports torch._dynamo (1.3 s)
+    model = BertEncoder(config)
+    expected = model.state_dict()
+    if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
+        return None
+    model.load_state_dict({k: v.float() for k, v in weights.items()}, assign=True)
+    return model.eval()
 
 
 def load_dense(folder: Path) -> Dense:

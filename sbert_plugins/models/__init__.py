@@ -4,7 +4,7 @@ Each module is handed its configuration (pooling gets its functions) and looks
 nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
-from ._bert import BertEncoder, load_bert
+from ._bert import IGNORED_WEIGHTS, BertEncoder, supports_bert
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
 from ._static import StaticEmbedding
@@ -13,6 +13,7 @@ from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
 __all__ = [
     "ACTIVATIONS",
     "BUILTIN_POOLING",
+    "IGNORED_WEIGHTS",
     "ST_CONFIG",
     "ST_POOLING_KEYS",
     "ST_POOLING_NAMES",
@@ -24,5 +25,5 @@ __all__ = [
     "StaticEmbedding",
     "Transformer",
     "hf_progress_bars_off",
-    "load_bert",
+    "supports_bert",
 ]

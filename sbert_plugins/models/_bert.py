@@ -3,8 +3,9 @@
 Importing transformers' BERT modeling code costs ~1.6 s on a 2-vCPU machine (it pulls in generation,
 masking utilities and torch._dynamo), more than loading MiniLM's weights. The encoder forward pass of a
 ``BertModel`` is small, so for the plain configuration (absolute positions, GELU, no decoder) it is written
-out here; anything else, and any checkpoint whose weights do not map one to one, goes through transformers.
-Outputs equal transformers' within float rounding (tests compare them on random and real checkpoints).
+out here; anything else, and any checkpoint whose weights do not map one to one, goes through transformers
+(the loading layer decides: ``_loading/module_configs.load_bert``). Outputs equal transformers' within
+float rounding (tests compare them on random and real checkpoints).
 """
 
 from __future__ import annotations
@@ -20,10 +21,10 @@ from torch.nn import functional as F
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 _PLAIN = {"position_embedding_type": ("absolute", None), "hidden_act": ("gelu",), "is_decoder": (False, None)}
-_IGNORED = ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias")  # not used by the encoder
+IGNORED_WEIGHTS = ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias")  # unused by the encoder
 
 
-def supports(config: dict[str, Any]) -> bool:
+def supports_bert(config: dict[str, Any]) -> bool:
     """Whether a config.json is a plain BERT encoder this module reproduces exactly."""
     if config.get("model_type") != "bert" or not all(isinstance(config.get(k), int) for k in _REQUIRED):
         return False
@@ -152,21 +153,3 @@ class BertEncoder(nn.Module):
         (out / "config.json").write_text(json.dumps({**self.raw_config, "architectures": ["BertModel"]}, indent=2))
         tensors = {k: v.detach().contiguous() for k, v in self.state_dict().items()}
         save_file(tensors, str(out / "model.safetensors"), metadata={"format": "pt"})
-
-
-def load_bert(folder: Path, config: dict[str, Any]) -> BertEncoder | None:
-    """The encoder with the folder's safetensors weights, or None when they do not map one to one (a
-    prefixed or sharded checkpoint, other heads, missing tensors): transformers then loads it."""
-    path = folder / "model.safetensors"
-    if not path.is_file() or not supports(config):
-        return None
-    from safetensors.torch import load_file
-
-    weights = {k: v for k, v in load_file(str(path)).items() if k not in _IGNORED}
-    # built on the CPU (random init ~0.1 s for MiniLM): on the meta device, init imports torch._dynamo (1.3 s)
-    model = BertEncoder(config)
-    expected = model.state_dict()
-    if set(weights) != set(expected) or any(weights[k].shape != expected[k].shape for k in expected):
-        return None
-    model.load_state_dict({k: v.float() for k, v in weights.items()}, assign=True)
-    return model.eval()

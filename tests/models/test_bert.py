@@ -10,8 +10,9 @@ import sys
 import pytest
 import torch
 
-from sbert_plugins.models import BertEncoder, load_bert
-from sbert_plugins.models._bert import supports
+from sbert_plugins._loading.module_configs import load_bert
+from sbert_plugins.models import BertEncoder
+from sbert_plugins.models import supports_bert as supports
 
 
 def _random_bert(folder, **overrides):
