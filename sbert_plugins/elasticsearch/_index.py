@@ -17,7 +17,7 @@ from sbert_plugins import (
 
 from . import _bodies as bodies
 from ._client import connect, describe, es_errors
-from ._vectors import VectorForm, byte_scale, check_element_type
+from ._vectors import VectorForm, byte_scale, check_element_type, float_copy_field
 
 
 class IndexOps:
@@ -141,12 +141,12 @@ class IndexOps:
             if len(calibration) and all(isinstance(t, str) for t in calibration):  # encoded as ingest encodes
                 calibration = self.encoder.encode(
                     list(calibration),
-                    normalize=similarity == "dot_product",
+                    normalize=similarity == "dot_product",  # as ingest normalises (searched or rescored)
                     prompt_name=document_prompt_name(self.encoder.prompts),
                 )
             scale = byte_scale(calibration)
         keep = keep_float and element_type != "float"
-        field = f"{self.vector_field}_float" if keep else None
+        field = float_copy_field(self.vector_field) if keep else None
         return VectorForm(element_type, scale, field, similarity if keep else None, float(oversample))
 
     def _create(self, name: str, body: Mapping[str, Any]) -> bool:

@@ -19,7 +19,7 @@ from sbert_plugins import (
 
 from . import _bodies as bodies
 from ._index import IndexOps
-from ._vectors import VectorForm, float_scores
+from ._vectors import VectorForm, float_copy_field, float_scores
 
 Filters = Mapping[str, Any] | Filter | None
 RawFilter = Mapping[str, Any] | Sequence[Mapping[str, Any]] | None
@@ -33,7 +33,7 @@ class Reads(IndexOps):
         if not ids:
             return {}
         with self._errors("getting documents"):
-            excludes = [self.vector_field, f"{self.vector_field}_float"]
+            excludes = [self.vector_field, float_copy_field(self.vector_field)]
             found = self.client.mget(index=self.index, ids=list(ids), source_excludes=excludes).body
         return {d["_id"]: dict(d.get("_source", {})) for d in found["docs"] if d.get("found")}
 
@@ -55,7 +55,7 @@ class Reads(IndexOps):
     def _query_vector(self, text: str, stored: Mapping[str, Any], form: VectorForm) -> list[float]:
         vector = self.encoder.encode(
             [text],
-            normalize="dot_product" in (stored.get("similarity"), form.rescore_similarity),
+            normalize=form.unit(stored.get("similarity")),
             prompt_name=query_prompt_name(self.encoder.prompts),
         )
         return [float(x) for x in vector[0]]
@@ -76,9 +76,10 @@ class Reads(IndexOps):
         On a byte / bit index that keeps its float vectors, the top ``k * oversample`` candidates (default:
         the index's ``rescore_oversample``) are rescored with them, and scores are the float ones."""
         stored = self.check_contract()
-        vector = self._query_vector(query, stored, VectorForm.from_contract(stored))
-        options = {"num_candidates": num_candidates, "min_similarity": min_similarity, "oversample": oversample}
-        return self._knn(vector, k, self._filters(filter, raw_filter, stored), stored, **options)
+        form = VectorForm.from_contract(stored)
+        vector = self._query_vector(query, stored, form)
+        filters = self._filters(filter, raw_filter, stored)
+        return self._knn(vector, k, filters, stored, form, num_candidates, min_similarity, oversample)
 
     def knn_vector(
         self,
@@ -96,30 +97,38 @@ class Reads(IndexOps):
         query = np.asarray(vector, dtype=np.float32).reshape(-1)
         if query.shape[0] != stored.get("dims") or not np.isfinite(query).all():
             raise InputError(f"vector must be {stored.get('dims')} finite numbers, got shape {query.shape}")
-        if "dot_product" in (stored.get("similarity"), VectorForm.from_contract(stored).rescore_similarity):
+        form = VectorForm.from_contract(stored)
+        if form.unit(stored.get("similarity")):
             query = query / max(float(np.linalg.norm(query)), 1e-12)  # as the encoder normalises for the index
-        options = {"num_candidates": num_candidates, "min_similarity": min_similarity, "oversample": oversample}
-        return self._knn(query.tolist(), k, self._filters(filter, raw_filter, stored), stored, **options)
+        filters = self._filters(filter, raw_filter, stored)
+        return self._knn(query.tolist(), k, filters, stored, form, num_candidates, min_similarity, oversample)
 
     def _knn(
-        self, vector: list[float], k: int, filters: bodies.Clauses, stored: Mapping[str, Any], **options: Any
+        self,
+        vector: list[float],
+        k: int,
+        filters: bodies.Clauses,
+        stored: Mapping[str, Any],
+        form: VectorForm,
+        num_candidates: int | None,
+        min_similarity: float | None,
+        oversample: float | None,
     ) -> list[SearchResult]:
-        form = VectorForm.from_contract(stored)
-        if options["oversample"] is not None and form.rescore_field is None:
+        if oversample is not None and form.rescore_field is None:
             raise ConfigError("oversample= applies to byte / bit indices that keep their float vectors")
-        if options["min_similarity"] is not None and form.element_type != "float":
+        if min_similarity is not None and form.element_type != "float":
             raise ConfigError(
                 f"min_similarity is on the server's {form.element_type} scores for this index, not the float "
                 "ones; filter the results' scores instead"
             )
-        window = form.window(k, options["oversample"])
+        window = form.window(k, oversample)
         body = bodies.knn_body(
             form.quantize(np.asarray(vector, dtype=np.float32)),
             k=k,
-            num_candidates=options["num_candidates"],
+            num_candidates=num_candidates,
             vector_field=stored.get("vector_field", self.vector_field),
             filters=filters,
-            min_similarity=options["min_similarity"],
+            min_similarity=min_similarity,
             source=self._source_filter(stored),
             window=window,
         )

@@ -30,6 +30,17 @@ ELEMENT_TYPES = ("float", "byte", "bit")
 _MAX_WINDOW = 10_000  # the server's largest num_candidates (and default max_result_window)
 
 
+def float_copy_field(vector_field: str) -> str:
+    """The field that keeps the float vectors beside a byte / bit field."""
+    return f"{vector_field}_float"
+
+
+def _unusable(problem: str) -> EmbeddingContractError:
+    return EmbeddingContractError(
+        f"the index's _meta vector_form is unusable ({problem}); recreate the index with create_index()"
+    )
+
+
 def check_element_type(element_type: str, dims: int, similarity: str) -> None:
     if element_type not in ELEMENT_TYPES:
         raise ConfigError(f"element_type={element_type!r}: choose one of {ELEMENT_TYPES}")
@@ -67,19 +78,23 @@ class VectorForm:
     def from_contract(cls, stored: Mapping[str, Any]) -> VectorForm:
         """The form an index was created with (indices from before element types were recorded: float)."""
         form = stored.get("vector_form") or {}
+        if not isinstance(form, Mapping):
+            raise _unusable(f"a {type(form).__name__}, not an object")
         made = cls(
-            form.get("element_type", "float") if isinstance(form, Mapping) else None,  # type: ignore[arg-type]
-            form.get("scale") if isinstance(form, Mapping) else None,
-            form.get("rescore_field") if isinstance(form, Mapping) else None,
-            form.get("rescore_similarity") if isinstance(form, Mapping) else None,
-            form.get("oversample", 4.0) if isinstance(form, Mapping) else None,  # type: ignore[arg-type]
+            form.get("element_type", "float"),
+            form.get("scale"),
+            form.get("rescore_field"),
+            form.get("rescore_similarity"),
+            form.get("oversample", 4.0),
         )
         problem = made._problem()
         if problem:
-            raise EmbeddingContractError(
-                f"the index's _meta vector_form is unusable ({problem}); recreate the index with create_index()"
-            )
+            raise _unusable(problem)
         return made
+
+    def unit(self, similarity: Any) -> bool:
+        """Whether vectors must be unit length: a dot_product field, searched or kept for rescoring."""
+        return "dot_product" in (similarity, self.rescore_similarity)
 
     def _problem(self) -> str | None:
         if self.element_type not in ELEMENT_TYPES:

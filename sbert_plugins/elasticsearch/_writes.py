@@ -24,7 +24,7 @@ from . import _bodies as bodies
 from ._bulk import MAX_CHUNK_BYTES, BulkSender, RetryPolicy
 from ._ingest import IngestRun, Target
 from ._reads import Filters, RawFilter, Reads
-from ._vectors import VectorForm
+from ._vectors import VectorForm, float_copy_field
 
 
 class Writes(Reads):
@@ -111,7 +111,7 @@ class Writes(Reads):
             stored.get("text_field", self.text_field),
             stored.get("vector_field", self.vector_field),
             "index" if policy == "overwrite" else "create",
-            "dot_product" in (stored.get("similarity"), form.rescore_similarity),
+            form.unit(stored.get("similarity")),
             form,
         )
 
@@ -127,7 +127,7 @@ class Writes(Reads):
 
     def update_metadata(self, ids: Sequence[str], fields: Mapping[str, Any]) -> int:
         """Set metadata fields without re-embedding; returns how many documents were updated."""
-        if self.text_field in fields or self.vector_field in fields or f"{self.vector_field}_float" in fields:
+        if {self.text_field, self.vector_field, float_copy_field(self.vector_field)} & set(fields):
             raise InputError(
                 f"update_metadata cannot change {self.text_field!r} or {self.vector_field!r}: the "
                 "vector depends on the text; re-ingest the document instead"
