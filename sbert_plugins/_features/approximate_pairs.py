@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
 from .._base.errors import ConfigError, require_extra
 from .pair_mining import _rescore
@@ -69,7 +70,8 @@ def approximate_similar_pairs(
 
 
 def _pairs(found: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct ``(i, j)``, ``i < j``, of each query and its neighbours (faiss marks missing ones -1)."""
+    """``(i, j)``, ``i < j``, of each query and its neighbours (faiss marks missing ones -1); a pair found
+    from both ends comes twice (``_merge`` keeps one)."""
     rows = np.repeat(np.arange(start, start + len(found)), found.shape[1])
     cols = found.reshape(-1)
     keep = (cols >= 0) & (cols != rows)
@@ -78,15 +80,15 @@ def _pairs(found: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _merge(
-    best: tuple[np.ndarray, np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray], x: Any, k: int
+    best: tuple[np.ndarray, np.ndarray, np.ndarray], new: tuple[np.ndarray, np.ndarray], x: torch.Tensor, k: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The k best of the pairs so far and the new ones (each pair once, rescored exactly), by score, i, j."""
-    import torch
-
-    i = np.concatenate([best[1], new[0]])
-    j = np.concatenate([best[2], new[1]])
-    _, first = np.unique(i * len(x) + j, return_index=True)
-    i, j = i[first], j[first]
-    scores = _rescore(x, torch.from_numpy(i), torch.from_numpy(j)).numpy()
+    """The k best of the pairs so far and the new ones, each pair once, by score, i, j; only the pairs not
+    already among the best are rescored (exactly, so a pair's score is the same whenever it is found)."""
+    n = len(x)
+    keys, first = np.unique(new[0] * n + new[1], return_index=True)
+    fresh = first[~np.isin(keys, best[1] * n + best[2])]
+    i, j = new[0][fresh], new[1][fresh]
+    scores = np.concatenate([best[0], _rescore(x, torch.from_numpy(i), torch.from_numpy(j)).numpy()])
+    i, j = np.concatenate([best[1], i]), np.concatenate([best[2], j])
     order = np.lexsort((j, i, -scores))[:k]
     return scores[order], i[order], j[order]
