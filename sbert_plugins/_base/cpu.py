@@ -8,13 +8,15 @@ Two checks decide what ``dtype="auto"`` means on a CPU:
   reads the cap when it first runs, so it must be set before any oneDNN work in this process (the
   CLI does it before torch loads).
 * Where the CPU has native bf16, a small bf16 matmul is timed against float32 (``_precision``).
+* Which kernel float32 linear layers use: torch's BLAS or oneDNN, whichever a small matmul shows faster.
 
 Both cost start-up time (the probe starts a Python that imports torch: seconds), and every process
 would pay them again: each CLI call, Spark Python worker, spaCy ``n_process`` worker and joblib
 worker. So each verdict is measured once per machine and kept in ``<cache_dir>/cpu-precision.json``
 (see ``_files.cache_dir``), keyed by CPU model, CPU flags, torch version and ``ONEDNN_MAX_CPU_ISA``;
 a new torch or another CPU measures again. ``sbert precision --remeasure`` (or deleting the file)
-clears it; ``SBERT_PLUGINS_CPU_DTYPE=float32|bfloat16`` decides ``auto`` on CPUs without measuring.
+clears it; ``SBERT_PLUGINS_CPU_DTYPE=float32|bfloat16`` decides ``auto`` on CPUs without measuring, and
+``SBERT_PLUGINS_CPU_LINEAR=blas|onednn`` the float32 linear kernel.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ from .options import DTYPES
 
 ISA_VAR = "ONEDNN_MAX_CPU_ISA"
 DTYPE_ENV = "SBERT_PLUGINS_CPU_DTYPE"
+LINEAR_ENV = "SBERT_PLUGINS_CPU_LINEAR"
+LINEAR_KERNELS = ("blas", "onednn")
 VERDICT_FILE = "cpu-precision.json"
 _SAFE_ISA = "AVX512_CORE_BF16"
 _KEEP_MACHINES = 8  # verdicts kept in the file (one per CPU / torch / ISA-cap combination)
@@ -84,6 +88,16 @@ def forced_cpu_dtype() -> str | None:
     if name not in ("float32", "bfloat16"):
         raise ConfigError(f"{DTYPE_ENV}={value!r}: use float32 or bfloat16 (or unset it to measure)")
     return name
+
+
+def forced_linear_kernel() -> str | None:
+    """``$SBERT_PLUGINS_CPU_LINEAR`` checked: the float32 linear kernel to use without measuring, or None."""
+    value = os.environ.get(LINEAR_ENV, "").strip().lower()
+    if not value:
+        return None
+    if value not in LINEAR_KERNELS:
+        raise ConfigError(f"{LINEAR_ENV}={value!r}: use one of {LINEAR_KERNELS} (or unset it to measure)")
+    return value
 
 
 # -- the verdict file ---------------------------------------------------------

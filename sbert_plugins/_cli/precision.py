@@ -19,15 +19,19 @@ def cmd_precision(args: argparse.Namespace) -> int:
     if args.remeasure:
         removed = _cpu.forget()
         print(f"{'removed' if removed else 'no'} cached verdicts at {_cpu.verdict_path()}")
-    from .._encoding.precision import auto_cpu_dtype, matmul_gflops
+    from .._encoding.precision import auto_cpu_dtype, float32_gflops, linear_kernel, matmul_gflops
 
     print(f"CPU: {_cpu.cpu_model()}; native bf16 (AMX / AVX512-BF16): {'yes' if _cpu.has_native_bf16() else 'no'}")
+    blas, kernel = matmul_gflops("float32"), linear_kernel()
+    fp32 = float32_gflops()
+    used = f"oneDNN; BLAS {blas:.1f}" if kernel == "onednn" else "BLAS"
+    print(f"float32 matmul: {fp32:.1f} GFLOP/s ({used}): float32 linear layers run through {used.split(';')[0]}")
     forced = _cpu.forced_cpu_dtype()
     if forced:
         print(f"${_cpu.DTYPE_ENV}={forced}: auto takes it without measuring")
     elif _cpu.has_native_bf16():
         print(f"AMX traps: {'yes (oneDNN capped)' if _cpu.amx_traps() else 'no'}")
-        fp32, bf16 = matmul_gflops("float32"), matmul_gflops("bfloat16")
-        print(f"matmul GFLOP/s: float32 {fp32:.1f}, bfloat16 {bf16:.1f} ({bf16 / fp32:.2f}x)")
+        bf16 = matmul_gflops("bfloat16")
+        print(f"bfloat16 matmul: {bf16:.1f} GFLOP/s ({bf16 / fp32:.2f}x float32)")
     print(f"dtype='auto' on CPU: {auto_cpu_dtype()}  (cache: {_cpu.verdict_path()})")
     return 0

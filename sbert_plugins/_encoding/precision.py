@@ -5,6 +5,8 @@
   matmul beats float32 by 1.3x; float32 otherwise. The timings are measured once per
   machine and cached (``_cpu``: ``sbert precision`` shows them); ``$SBERT_PLUGINS_CPU_DTYPE``
   decides without measuring.
+* float32 linear layers on CPU run through oneDNN where that is measured faster than torch's BLAS
+  (``linear_kernel``: 2x on an AMD EPYC, where MKL does not take its fastest path), cached per machine.
 * An explicit 16-bit dtype on a CPU where it is measured much slower than float32
   (measured on an AVX2-only AMD EPYC: 10 GFLOP/s bf16 vs 113 fp32) warns with the numbers.
 """
@@ -14,15 +16,26 @@ from __future__ import annotations
 import functools
 import time
 import warnings
+from collections.abc import Callable
 
 import torch
 
-from .._base.cpu import cached, cpu_model, forced_cpu_dtype, has_native_bf16, prepare_bf16_cpu, remember
+from .._base.cpu import (
+    cached,
+    cpu_model,
+    forced_cpu_dtype,
+    forced_linear_kernel,
+    has_native_bf16,
+    prepare_bf16_cpu,
+    remember,
+)
 from .._base.errors import ConfigError, PrecisionWarning
+from ..models import onednn_linear, onednn_linear_available
 
 TORCH_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 _AUTO_GAIN = 1.3  # bf16 must be this much faster to be chosen automatically
 _SLOW = 2.0  # an explicit dtype this much slower than float32 gets a PrecisionWarning
+_ONEDNN_GAIN = 1.15  # oneDNN's float32 linear must be this much faster than the BLAS to be used
 
 
 def resolve_device(device: str) -> torch.device:
@@ -43,33 +56,67 @@ def resolve_device(device: str) -> torch.device:
 
 
 @functools.lru_cache(maxsize=4)
-def cpu_matmul_gflops(dtype_name: str) -> float:
+def cpu_matmul_gflops(dtype_name: str, kernel: str = "blas") -> float:
     """A (128 x 384) @ (384 x 768) matmul rate on this CPU, best of 5 (measured once per process).
 
-    Small on purpose: it runs before a model is used, and emulated bf16 can be ~100x slower."""
+    Small on purpose: it runs before a model is used, and emulated bf16 can be ~100x slower.
+    ``kernel="onednn"`` (float32): through oneDNN (``models.onednn_linear``); 0.0 where that operator
+    fails here or disagrees with torch's own result."""
     dtype = TORCH_DTYPES[dtype_name]
     if dtype != torch.float32:
         prepare_bf16_cpu()
     a = torch.randn(128, 384).to(dtype)
     b = torch.randn(768, 384).to(dtype)
-    for _ in range(2):  # warm-up: kernel selection, thread pool
-        torch.nn.functional.linear(a, b)
+    flop = 2 * 128 * 384 * 768 / 1e9
+    if kernel != "onednn":
+        return flop / _best_seconds(lambda: torch.nn.functional.linear(a, b))
+    with torch.inference_mode():
+        try:
+            if not torch.allclose(onednn_linear(a, b, None), torch.nn.functional.linear(a, b), rtol=1e-4, atol=1e-3):
+                return 0.0
+        except RuntimeError:  # a build whose oneDNN cannot run the operator on this CPU
+            return 0.0
+        return flop / _best_seconds(lambda: onednn_linear(a, b, None))
+
+
+def _best_seconds(run: Callable[[], object]) -> float:
+    """The fastest of 5 timed calls, after 2 warm-up calls (kernel selection, the thread pool)."""
+    for _ in range(2):
+        run()
     best = float("inf")
     for _ in range(5):
         start = time.perf_counter()
-        torch.nn.functional.linear(a, b)
+        run()
         best = min(best, time.perf_counter() - start)
-    return 2 * 128 * 384 * 768 / max(best, 1e-9) / 1e9
+    return max(best, 1e-9)
 
 
-def matmul_gflops(dtype_name: str) -> float:
+def matmul_gflops(dtype_name: str, kernel: str = "blas") -> float:
     """``cpu_matmul_gflops`` as measured once on this machine (cached across processes)."""
-    known = cached(f"gflops_{dtype_name}")
-    if isinstance(known, (int, float)) and known > 0:
+    key = f"gflops_{dtype_name}" + ("" if kernel == "blas" else f"_{kernel}")
+    known = cached(key)
+    if isinstance(known, (int, float)) and known >= 0:
         return float(known)
-    rate = cpu_matmul_gflops(dtype_name)
-    remember(f"gflops_{dtype_name}", round(rate, 3))
+    rate = cpu_matmul_gflops(dtype_name, kernel)
+    remember(key, round(rate, 3))
     return rate
+
+
+def linear_kernel() -> str:
+    """The float32 linear kernel CPU inference uses here: ``"onednn"`` where measured faster, else ``"blas"``
+    (``$SBERT_PLUGINS_CPU_LINEAR`` decides without measuring, where this torch has oneDNN)."""
+    if not onednn_linear_available():
+        return "blas"
+    forced = forced_linear_kernel()
+    if forced is not None:
+        return forced
+    faster = matmul_gflops("float32", "onednn") >= _ONEDNN_GAIN * matmul_gflops("float32")
+    return "onednn" if faster else "blas"
+
+
+def float32_gflops() -> float:
+    """The float32 matmul rate of the kernel ``linear_kernel`` picks: what bf16 is weighed against."""
+    return matmul_gflops("float32", linear_kernel())
 
 
 def auto_cpu_dtype() -> str:
@@ -79,12 +126,12 @@ def auto_cpu_dtype() -> str:
         return forced
     if not has_native_bf16():
         return "float32"  # no native bf16: emulated bf16 is always slower
-    fast = matmul_gflops("bfloat16") >= _AUTO_GAIN * matmul_gflops("float32")
+    fast = matmul_gflops("bfloat16") >= _AUTO_GAIN * float32_gflops()
     return "bfloat16" if fast else "float32"
 
 
 def _warn_if_slow(dtype: str) -> None:
-    low, full = matmul_gflops(dtype), matmul_gflops("float32")
+    low, full = matmul_gflops(dtype), float32_gflops()
     if full > _SLOW * low:
         native = "" if has_native_bf16() else " (the CPU has neither AMX nor AVX512-BF16)"
         warnings.warn(

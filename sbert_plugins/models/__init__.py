@@ -6,6 +6,7 @@ nothing up; reading model folders is the loading layer's job (``_loading/``).
 
 from ._bert import IGNORED_WEIGHTS, BertEncoder, supports_bert
 from ._heads import ACTIVATIONS, Dense, Normalize
+from ._linear import OneDNNLinear, onednn_linear, onednn_linear_available, use_onednn_linear
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
 from ._static import StaticEmbedding
 from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
@@ -20,10 +21,14 @@ __all__ = [
     "BertEncoder",
     "Dense",
     "Normalize",
+    "OneDNNLinear",
     "Pooling",
     "PoolingFn",
     "StaticEmbedding",
     "Transformer",
     "hf_progress_bars_off",
+    "onednn_linear",
+    "onednn_linear_available",
     "supports_bert",
+    "use_onednn_linear",
 ]

@@ -11,7 +11,8 @@ import pytest
 
 from sbert_plugins import PrecisionWarning, SentenceEncoder
 from sbert_plugins._base.cpu import has_native_bf16
-from sbert_plugins._encoding.precision import matmul_gflops, resolve_dtype
+from sbert_plugins._encoding.precision import float32_gflops, matmul_gflops, resolve_dtype
+from sbert_plugins.models import OneDNNLinear, onednn_linear_available
 
 
 def test_auto_picks_float32_without_native_bf16_and_measures_otherwise(monkeypatch):
@@ -21,13 +22,13 @@ def test_auto_picks_float32_without_native_bf16_and_measures_otherwise(monkeypat
     if not has_native_bf16():
         assert chosen == "float32"  # no AMX / AVX512-BF16: emulated bf16 is never faster
     else:
-        faster = matmul_gflops("bfloat16") >= 1.3 * matmul_gflops("float32")
+        faster = matmul_gflops("bfloat16") >= 1.3 * float32_gflops()
         assert chosen == ("bfloat16" if faster else "float32")
     assert resolve_dtype("auto", torch.device("cuda")) == "float16"
 
 
 def test_explicit_bf16_warns_with_measured_numbers_where_it_is_slow(tiny_model_dir):
-    slow = matmul_gflops("float32") > 2 * matmul_gflops("bfloat16")
+    slow = float32_gflops() > 2 * matmul_gflops("bfloat16")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="bfloat16")
@@ -93,13 +94,15 @@ def verdicts(tmp_path, monkeypatch):
 
     monkeypatch.setenv("SBERT_PLUGINS_CACHE", str(tmp_path / "cache"))
     monkeypatch.delenv(_cpu.DTYPE_ENV, raising=False)
+    monkeypatch.setenv(_cpu.LINEAR_ENV, "blas")  # the dtype tests weigh bf16 against the BLAS; kernel tests unset it
     _cpu.amx_traps.cache_clear()
     calls: list[str] = []
-    rates = {"float32": 100.0, "bfloat16": 300.0}
+    rates = {"float32": 100.0, "bfloat16": 300.0, "float32_onednn": 250.0}
 
-    def fake_rate(dtype_name):
-        calls.append(dtype_name)
-        return rates[dtype_name]
+    def fake_rate(dtype_name, kernel="blas"):
+        name = dtype_name if kernel == "blas" else f"{dtype_name}_{kernel}"
+        calls.append(name)
+        return rates[name]
 
     monkeypatch.setattr(_precision, "cpu_matmul_gflops", fake_rate)
     yield calls, rates
@@ -135,16 +138,20 @@ def test_verdict_is_shared_by_the_next_process(verdicts, monkeypatch):
 
     _cpu.remember("gflops_float32", 123.0)  # numbers no real timing gives: the child must read them
     _cpu.remember("gflops_bfloat16", 456.0)
+    _cpu.remember("gflops_float32_onednn", 0.0)
     _cpu.remember("amx_traps", False, isa_cap=False)
+    monkeypatch.delenv(_cpu.LINEAR_ENV)  # the child reads the kernel verdict too
     done = subprocess.run(
         [sys.executable, "-m", "sbert_plugins", "precision"], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
     if _cpu.has_native_bf16():
-        assert "float32 123.0, bfloat16 456.0" in done.stdout and "auto' on CPU: bfloat16" in done.stdout
+        assert "bfloat16 matmul: 456.0 GFLOP/s" in done.stdout and "auto' on CPU: bfloat16" in done.stdout
     else:
         assert "auto' on CPU: float32" in done.stdout  # nothing to measure on this CPU
     assert str(_cpu.verdict_path()) in done.stdout
+    if onednn_linear_available():
+        assert "float32 matmul: 123.0 GFLOP/s (BLAS)" in done.stdout  # oneDNN measured 0: not used
 
 
 def test_verdict_key_follows_cpu_torch_and_isa_cap(verdicts, monkeypatch):
@@ -227,3 +234,61 @@ def test_only_death_by_a_signal_counts_as_an_amx_trap(verdicts, monkeypatch):
     assert _cpu._probe_amx() is True
     monkeypatch.setattr(_cpu.subprocess, "run", fake_run(1))  # e.g. torch missing: says nothing about AMX
     assert _cpu._probe_amx() is None
+
+
+# -- the float32 linear kernel: oneDNN where measured faster than the BLAS, cached like the dtype ---------
+needs_onednn = pytest.mark.skipif(not onednn_linear_available(), reason="this torch build has no oneDNN")
+
+
+@needs_onednn
+@pytest.mark.parametrize(("onednn_rate", "expected"), [(250.0, "onednn"), (110.0, "blas"), (0.0, "blas")])
+def test_linear_kernel_is_onednn_only_where_measured_faster(verdicts, monkeypatch, onednn_rate, expected):
+    from sbert_plugins._base import cpu as _cpu
+    from sbert_plugins._encoding import precision as _precision
+
+    calls, rates = verdicts
+    monkeypatch.delenv(_cpu.LINEAR_ENV)
+    rates["float32_onednn"] = onednn_rate  # 2.5x (MKL off its fast path), 1.1x (below the gain), failed
+    assert _precision.linear_kernel() == expected and sorted(calls) == ["float32", "float32_onednn"]
+    assert _precision.linear_kernel() == expected and len(calls) == 2  # the second answer comes from the file
+    assert _precision.float32_gflops() == (onednn_rate if expected == "onednn" else 100.0)
+    monkeypatch.setattr(_precision, "has_native_bf16", lambda: True)
+    rates["bfloat16"] = 300.0  # 3x the BLAS but 1.2x oneDNN: bf16 is weighed against the kernel in use
+    assert _precision.auto_cpu_dtype() == ("float32" if expected == "onednn" else "bfloat16")
+
+
+@needs_onednn
+def test_real_onednn_measurement_agrees_with_torch():
+    from sbert_plugins._encoding import precision as _precision
+
+    assert _precision.cpu_matmul_gflops("float32", "onednn") > 0  # ran, and its numbers matched F.linear's
+
+
+@needs_onednn
+def test_linear_kernel_override(verdicts, monkeypatch):
+    from sbert_plugins import ConfigError
+    from sbert_plugins._base import cpu as _cpu
+    from sbert_plugins._encoding import precision as _precision
+
+    calls, _ = verdicts
+    monkeypatch.setenv(_cpu.LINEAR_ENV, "ONEDNN")
+    assert _precision.linear_kernel() == "onednn" and calls == []
+    monkeypatch.setenv(_cpu.LINEAR_ENV, "mkl")
+    with pytest.raises(ConfigError, match=r"SBERT_PLUGINS_CPU_LINEAR='mkl'.*blas"):
+        _precision.linear_kernel()
+
+
+@needs_onednn
+@pytest.mark.parametrize("dtype", ["float32", "bfloat16"])
+def test_encoder_takes_the_chosen_kernel_with_the_same_vectors(tiny_model_dir, monkeypatch, dtype):
+    from sbert_plugins._base import cpu as _cpu
+
+    texts = ["A man is playing a guitar.", "A woman is slicing an onion.", "word " * 4, "Ünïcödé 🙂"]
+    out = {}
+    for kernel in ("blas", "onednn"):
+        monkeypatch.setenv(_cpu.LINEAR_ENV, kernel)
+        encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype=dtype)
+        switched = [m for m in encoder.modules() if isinstance(m, OneDNNLinear)]
+        assert bool(switched) == (kernel == "onednn" and dtype == "float32")  # 16-bit runs oneDNN already
+        out[kernel] = encoder.encode(texts)
+    assert np.allclose(out["blas"], out["onednn"], atol=1e-5)

@@ -1,0 +1,89 @@
+"""OneDNNLinear: float32 CPU inference through oneDNN, the same numbers as nn.Linear within float32
+rounding, and nn.Linear's own forward wherever gradients, 16 bits or another device are involved."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from sbert_plugins.models import OneDNNLinear, _linear, onednn_linear_available, use_onednn_linear
+
+pytestmark = pytest.mark.skipif(not onednn_linear_available(), reason="this torch build has no oneDNN")
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """How often the oneDNN operator ran."""
+    seen = []
+    real = _linear.onednn_linear
+
+    def counting(x, weight, bias):
+        seen.append(tuple(x.shape))
+        return real(x, weight, bias)
+
+    monkeypatch.setattr(_linear, "onednn_linear", counting)
+    return seen
+
+
+def _pair(bias=True, d_in=48, d_out=80):
+    torch.manual_seed(0)
+    plain = nn.Linear(d_in, d_out, bias=bias)
+    fast = nn.Linear(d_in, d_out, bias=bias)
+    fast.load_state_dict(plain.state_dict())
+    use_onednn_linear(fast)
+    return plain, fast
+
+
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("shape", [(7, 48), (3, 5, 48), (2, 3, 4, 48)])
+def test_same_numbers_as_nn_linear(calls, bias, shape):
+    plain, fast = _pair(bias)
+    x = torch.randn(*shape) * 3
+    with torch.inference_mode():
+        want, got = plain(x), fast(x)
+    assert calls == [shape] and got.shape == want.shape
+    assert torch.allclose(got, want, rtol=1e-5, atol=1e-5)
+
+
+def test_strided_input(calls):
+    plain, fast = _pair()
+    x = torch.randn(5, 6, 48).transpose(0, 1)  # not contiguous, as attention outputs are
+    with torch.no_grad():
+        assert torch.allclose(fast(x), plain(x), rtol=1e-5, atol=1e-5)
+    assert calls
+
+
+def test_gradients_take_nn_linear(calls):
+    plain, fast = _pair()
+    x = torch.randn(4, 48)
+    fast(x).square().sum().backward()
+    plain(x).square().sum().backward()
+    assert not calls  # weights that need gradients: nn.Linear's forward, so training is unchanged
+    assert fast.weight.grad is not None and torch.allclose(fast.weight.grad, plain.weight.grad, atol=1e-5)
+    x = torch.randn(4, 48, requires_grad=True)
+    fast.requires_grad_(False)
+    fast(x).sum().backward()
+    assert not calls and x.grad is not None
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float64])
+def test_other_dtypes_take_nn_linear(calls, dtype):
+    plain, fast = _pair()
+    plain.to(dtype), fast.to(dtype)
+    x = torch.randn(4, 48, dtype=dtype)
+    with torch.inference_mode():
+        assert torch.equal(fast(x), plain(x))
+    assert not calls
+
+
+def test_switch_keeps_parameters_and_names_and_switches_back():
+    model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Sequential(nn.Linear(8, 2)), nn.Bilinear(2, 2, 1))
+    before = {k: v for k, v in model.state_dict().items()}
+    weight = model[0].weight
+    assert use_onednn_linear(model) == 2
+    assert isinstance(model[0], OneDNNLinear) and isinstance(model[0], nn.Linear)
+    assert type(model[3]) is nn.Bilinear  # only plain nn.Linear layers are switched
+    assert model[0].weight is weight and list(model.state_dict()) == list(before)
+    assert use_onednn_linear(model) == 0  # already switched
+    assert use_onednn_linear(model, on=False) == 2 and type(model[2][0]) is nn.Linear
