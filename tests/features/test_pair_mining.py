@@ -109,6 +109,29 @@ def test_tiles_give_the_exact_pairs_scores_and_order(small_tiles, matmul, chunk_
     assert got == _exact(x, k)
 
 
+@pytest.mark.parametrize("kernel", ["blas", "onednn"])
+def test_float32_tiles_through_either_kernel_give_the_exact_answer(small_tiles, monkeypatch, kernel):
+    """float32 tiles take oneDNN where the encoder's kernel verdict says it is faster: the same answer."""
+    from sbert_plugins._base.cpu import LINEAR_ENV
+    from sbert_plugins.models import onednn_linear_available
+
+    if kernel == "onednn" and not onednn_linear_available():
+        pytest.skip("this torch build has no oneDNN")
+    monkeypatch.setenv(LINEAR_ENV, kernel)
+    calls = []
+    real = pair_mining.onednn_linear
+    monkeypatch.setattr(pair_mining, "onednn_linear", lambda a, b, bias: calls.append(1) or real(a, b, bias))
+    rng = np.random.default_rng(25)
+    x = rng.normal(size=(260, 24)).astype(np.float32)
+    x[230:260] = x[10:40]  # exact duplicates: equal scores
+    for k in (1, 500, 40_000):
+        assert most_similar_pairs(x, top_k=k, matmul="float32") == _exact(x, k)
+    assert bool(calls) == (kernel == "onednn")
+    calls.clear()
+    most_similar_pairs(x, top_k=5, matmul="bfloat16")
+    assert not calls  # bf16 tiles: torch.mm, already oneDNN
+
+
 def test_float32_and_bf16_tiles_return_the_same_answer_at_every_size(small_tiles):
     rng = np.random.default_rng(22)
     x = rng.normal(size=(400, 8)).astype(np.float32)  # few dims: many close scores near every cut
