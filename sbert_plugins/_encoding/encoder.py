@@ -85,8 +85,10 @@ class SentenceEncoder(nn.Sequential):
         target = resolve_device(options.device)
         self.to(target)
         self.set_dtype(resolve_dtype(options.dtype, target))
-        if target.type == "cpu" and self.dtype_name == "float32" and linear_kernel() == "onednn":
-            use_onednn_linear(self)  # float32 inference through oneDNN where it is measured faster
+        if target.type == "cpu" and linear_kernel() == "onednn":
+            # float32 inference through oneDNN where it is measured faster; each call checks its dtype, so
+            # a later set_dtype (fit's float32 master weights, a bf16 encoder made float32) is covered too
+            use_onednn_linear(self)
         self.batch_size = options.batch_size or _DEFAULT_BATCH.get(target.type, 64)
         self.long_texts = options.long_texts
         self.chunker = options.chunker

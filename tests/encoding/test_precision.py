@@ -289,6 +289,28 @@ def test_encoder_takes_the_chosen_kernel_with_the_same_vectors(tiny_model_dir, m
         monkeypatch.setenv(_cpu.LINEAR_ENV, kernel)
         encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype=dtype)
         switched = [m for m in encoder.modules() if isinstance(m, OneDNNLinear)]
-        assert bool(switched) == (kernel == "onednn" and dtype == "float32")  # 16-bit runs oneDNN already
+        assert bool(switched) == (kernel == "onednn")
         out[kernel] = encoder.encode(texts)
-    assert np.allclose(out["blas"], out["onednn"], atol=1e-5)
+    if dtype == "float32":
+        assert np.allclose(out["blas"], out["onednn"], atol=1e-5)
+    else:
+        assert np.array_equal(out["blas"], out["onednn"])  # 16 bits: nn.Linear's forward (oneDNN already)
+
+
+@needs_onednn
+def test_an_encoder_made_float32_later_takes_onednn(tiny_model_dir, monkeypatch):
+    from sbert_plugins._base import cpu as _cpu
+    from sbert_plugins.models import _linear
+
+    monkeypatch.setenv(_cpu.LINEAR_ENV, "onednn")
+    calls = []
+    real = _linear.onednn_linear
+    monkeypatch.setattr(_linear, "onednn_linear", lambda x, w, b: calls.append(1) or real(x, w, b))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", PrecisionWarning)  # bf16 is slow on CPUs without native bf16
+        encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="bfloat16")
+    encoder.encode(["a cat"])
+    assert not calls  # bf16 weights: nn.Linear's forward
+    encoder.set_dtype("float32")  # as fit does for its float32 master weights
+    encoder.encode(["a cat"])
+    assert calls
