@@ -28,17 +28,20 @@ from .checks import (
 )
 from .module_configs import load_bert, load_dense, load_static, read_pooling, weights_error
 from .plugin_functions import make_pooling
+from .tokenizer_files import auto_tokenizer, fast_bert_tokenizer
 
 
 def _from_pretrained(folder: Path, config: dict[str, Any]) -> tuple[Any, Any]:
-    from transformers import AutoTokenizer
-
+    model = load_bert(folder, config)  # a plain BERT without importing transformers' modeling code
+    if model is not None:
+        tokenizer = fast_bert_tokenizer(folder)  # and its WordPiece files without importing transformers
+        if tokenizer is not None:
+            return model, tokenizer
     options: dict[str, Any] = {"local_files_only": True, "trust_remote_code": False}
     if (folder / "model.safetensors").is_file():
         options["use_safetensors"] = True
     with hf_progress_bars_off():
-        tokenizer = AutoTokenizer.from_pretrained(str(folder), **options)
-        model = load_bert(folder, config)  # a plain BERT without importing transformers' modeling code
+        tokenizer = auto_tokenizer(str(folder))
         if model is not None:
             return model, tokenizer
         from transformers import AutoModel

@@ -5,6 +5,7 @@ nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
 from ._bert import IGNORED_WEIGHTS, BertEncoder, supports_bert
+from ._fast_tokenizer import FastTokenizer
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._linear import OneDNNLinear, onednn_linear, onednn_linear_available, use_onednn_linear
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
@@ -20,6 +21,7 @@ __all__ = [
     "ST_POOLING_NAMES",
     "BertEncoder",
     "Dense",
+    "FastTokenizer",
     "Normalize",
     "OneDNNLinear",
     "Pooling",

@@ -1,0 +1,82 @@
+"""A BERT tokenizer answered by the ``tokenizers`` library alone, for fast start.
+
+``import transformers`` costs 0.4-1.0 s on a 2-vCPU machine (it builds the import structure of every
+model it ships) before a tokenizer exists; the Rust ``tokenizers`` library that does the work imports in
+milliseconds. For a WordPiece ``tokenizer.json`` whose settings agree with its ``tokenizer_config.json``
+(the loading layer checks: ``_loading/tokenizer_files``), the calls the encoder makes (ids with special
+tokens, offsets, special-token ids, the vocabulary) give the same answers from ``tokenizers``. Anything
+else asked of it (``decode``, ``save_pretrained``, padding, truncation, ...) goes to the Hugging Face
+tokenizer, built on first use from the same folder: ``SentenceEncoder.tokenizer`` keeps transformers' API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+SPECIAL_NAMES = ("unk", "sep", "pad", "cls", "mask", "bos", "eos")
+_OWN_OPTIONS = {"add_special_tokens", "return_offsets_mapping"}
+_NEUTRAL = {"truncation": (False, None), "padding": (False, None), "return_attention_mask": (False, None)}
+_NEUTRAL |= {"return_token_type_ids": (False, None)}
+
+
+class FastTokenizer:
+    """``tokenizer(texts, ...)`` and the attributes the encoder reads, from a ``tokenizers.Tokenizer``."""
+
+    model_input_names = ("input_ids", "token_type_ids", "attention_mask")
+
+    def __init__(
+        self,
+        backend: Any,
+        *,
+        special_tokens: Mapping[str, str],
+        model_max_length: int,
+        full: Callable[[], Any],
+    ) -> None:
+        backend.no_truncation()  # tokenizer.json may carry its own (MiniLM's: 128) ...
+        backend.no_padding()  # ... which transformers' __call__ overrides
+        self._backend, self._full, self._full_tokenizer = backend, full, None
+        self.model_max_length = model_max_length
+        for name in SPECIAL_NAMES:
+            token = special_tokens.get(name)
+            setattr(self, f"{name}_token", token)
+            setattr(self, f"{name}_token_id", None if token is None else backend.token_to_id(token))
+        self.all_special_ids = sorted({getattr(self, f"{n}_token_id") for n in special_tokens} - {None})
+
+    def __call__(self, texts: str | Sequence[str], **options: Any) -> dict[str, Any]:
+        if any(k not in _OWN_OPTIONS and v not in _NEUTRAL.get(k, ()) for k, v in options.items()):
+            return dict(self.full(texts, **options))  # padding, truncation, tensors...: transformers' own
+        single = isinstance(texts, str)
+        batch = [texts] if isinstance(texts, str) else list(texts)
+        encoded = self._backend.encode_batch(batch, add_special_tokens=options.get("add_special_tokens", True))
+        out: dict[str, Any] = {"input_ids": [e.ids for e in encoded]}
+        if options.get("return_offsets_mapping"):
+            out["offset_mapping"] = [e.offsets for e in encoded]
+        return {k: v[0] for k, v in out.items()} if single else out
+
+    def num_special_tokens_to_add(self, pair: bool = False) -> int:
+        return int(self._backend.num_special_tokens_to_add(pair))
+
+    def get_vocab(self) -> dict[str, int]:
+        return dict(self._backend.get_vocab(with_added_tokens=True))
+
+    def convert_tokens_to_ids(self, token: str) -> int | None:
+        return self._backend.token_to_id(token)
+
+    def __len__(self) -> int:
+        return int(self._backend.get_vocab_size(with_added_tokens=True))
+
+    @property
+    def full(self) -> Any:
+        """The Hugging Face tokenizer of the same folder (built once, on first use)."""
+        if self._full_tokenizer is None:
+            self._full_tokenizer = self._full()
+        return self._full_tokenizer
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # not found among our own (copy and pickle look for hooks)
+            raise AttributeError(name)
+        return getattr(self.full, name)
+
+    def __repr__(self) -> str:
+        return f"FastTokenizer(vocab={len(self)}, model_max_length={self.model_max_length})"
