@@ -146,7 +146,7 @@ def onnx_rows(args: argparse.Namespace, reference, rates: dict) -> None:
     if not all(importlib.util.find_spec(m) for m in ("onnxruntime", "openvino", "onnxscript")):
         print("ONNX Runtime / OpenVINO: not installed (pip install -e '.[bench]'), not compared")
         return
-    path = f"/tmp/_bench_{args.model}.onnx"
+    path = f"/tmp/_bench_{args.model.replace('/', '_')}.onnx"  # exported once, kept for later runs
     exported = subprocess.run(
         [
             sys.executable,

@@ -1,6 +1,6 @@
 """CPU facts for choosing a precision, read without importing torch, and the verdict cached per machine.
 
-Two checks decide what ``dtype="auto"`` means on a CPU:
+Three checks decide what ``dtype="auto"`` means on a CPU and how float32 is multiplied there:
 
 * Some virtual machines advertise AMX in CPUID but trap on AMX instructions (SIGILL kills the
   process). oneDNN picks AMX for bf16 matmuls when CPUID says it can, so before the first bf16

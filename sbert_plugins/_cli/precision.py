@@ -32,6 +32,6 @@ def cmd_precision(args: argparse.Namespace) -> int:
     elif _cpu.has_native_bf16():
         print(f"AMX traps: {'yes (oneDNN capped)' if _cpu.amx_traps() else 'no'}")
         bf16 = matmul_gflops("bfloat16")
-        print(f"bfloat16 matmul: {bf16:.1f} GFLOP/s ({bf16 / fp32:.2f}x float32)")
+        print(f"bfloat16 matmul: {bf16:.1f} GFLOP/s ({bf16 / max(fp32, 1e-9):.2f}x float32)")
     print(f"dtype='auto' on CPU: {auto_cpu_dtype()}  (cache: {_cpu.verdict_path()})")
     return 0

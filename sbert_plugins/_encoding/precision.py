@@ -99,7 +99,8 @@ def matmul_gflops(dtype_name: str, kernel: str = "blas") -> float:
     """``cpu_matmul_gflops`` as measured once on this machine (cached across processes)."""
     key = f"gflops_{dtype_name}" + ("" if kernel == "blas" else f"_{kernel}")
     known = cached(key)
-    if isinstance(known, (int, float)) and known >= 0:
+    lowest = 0.0 if kernel == "onednn" else 1e-9  # 0.0 records an operator that failed here; a rate is > 0
+    if isinstance(known, (int, float)) and not isinstance(known, bool) and known >= lowest:
         return float(known)
     rate = cpu_matmul_gflops(dtype_name, kernel)
     remember(key, round(rate, 3))
@@ -108,10 +109,15 @@ def matmul_gflops(dtype_name: str, kernel: str = "blas") -> float:
 
 def linear_kernel() -> str:
     """The float32 linear kernel CPU inference uses here: ``"onednn"`` where measured faster, else ``"blas"``
-    (``$SBERT_PLUGINS_CPU_LINEAR`` decides without measuring, where this torch has oneDNN)."""
+    (``$SBERT_PLUGINS_CPU_LINEAR`` decides without comparing, where this torch has oneDNN)."""
     if not onednn_linear_available():
         return "blas"
     forced = forced_linear_kernel()
+    if forced == "onednn" and matmul_gflops("float32", "onednn") == 0.0:
+        raise ConfigError(
+            f"SBERT_PLUGINS_CPU_LINEAR=onednn, but oneDNN's float32 linear operator fails or disagrees with torch "
+            f"on this CPU ({cpu_model()}); use blas or unset it"
+        )
     if forced is not None:
         return forced
     faster = matmul_gflops("float32", "onednn") >= _ONEDNN_GAIN * matmul_gflops("float32")
@@ -135,7 +141,7 @@ def auto_cpu_dtype() -> str:
 
 
 def _warn_if_slow(dtype: str) -> None:
-    low, full = matmul_gflops(dtype), float32_gflops()
+    low, full = max(matmul_gflops(dtype), 1e-9), float32_gflops()
     if full > _SLOW * low:
         native = "" if has_native_bf16() else " (the CPU has neither AMX nor AVX512-BF16)"
         warnings.warn(

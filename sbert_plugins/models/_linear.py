@@ -8,11 +8,15 @@ measured, not assumed (``_encoding/precision.linear_kernel``); this module only 
 
 ``OneDNNLinear`` is an ``nn.Linear``: same parameters, same state dict, same ``isinstance``. Its
 forward takes oneDNN only where nothing needs gradients and input and weight are float32 CPU tensors;
-anything else (training, bf16, CUDA) is ``nn.Linear``'s own forward, so a swapped model still trains,
-saves and moves between devices as before.
+anything else (training, autocast, bf16, CUDA, tracing or export) is ``nn.Linear``'s own forward, so a
+swapped model still trains, saves, exports and moves between devices as before. Code that matches
+``type(m) is nn.Linear`` (``torch.ao.quantization.quantize_dynamic``) needs ``use_onednn_linear(model,
+on=False)`` first.
 """
 
 from __future__ import annotations
+
+import functools
 
 import torch
 from torch import nn
@@ -25,15 +29,32 @@ def onednn_linear_available() -> bool:
 
 def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch.Tensor:
     """``F.linear(x, weight, bias)`` through oneDNN (float32 CPU tensors, no autograd)."""
+    if bias is not None and not bias.is_contiguous():  # the operator ignores the bias's strides
+        bias = bias.contiguous()
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
+
+
+@functools.lru_cache(maxsize=1)
+def _available() -> bool:
+    return onednn_linear_available()
+
+
+def _plain_forward_needed(x: torch.Tensor, params: tuple[torch.Tensor | None, ...]) -> bool:
+    """What oneDNN's operator cannot stand in for: autograd (it has no backward), autocast (it would not
+    cast), tracing and export (ONNX, TorchScript and torch.export should see ``aten.linear``)."""
+    if torch.is_grad_enabled() and any(t is not None and t.requires_grad for t in (x, *params)):
+        return True
+    if torch.is_autocast_enabled("cpu") or torch.jit.is_tracing() or torch.jit.is_scripting():
+        return True
+    return bool(torch.compiler.is_compiling()) or not _available()
 
 
 class OneDNNLinear(nn.Linear):
     """``nn.Linear`` whose float32 CPU inference runs through oneDNN."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        wants_grad = torch.is_grad_enabled() and (x.requires_grad or self.weight.requires_grad)
-        if not wants_grad and x.dtype == self.weight.dtype == torch.float32 and x.device.type == "cpu":
+        float32_cpu = x.dtype == self.weight.dtype == torch.float32 and x.device.type == "cpu"
+        if float32_cpu and not _plain_forward_needed(x, (self.weight, self.bias)):
             return onednn_linear(x, self.weight, self.bias)
         return super().forward(x)
 

@@ -272,7 +272,7 @@ def test_linear_kernel_override(verdicts, monkeypatch):
 
     calls, _ = verdicts
     monkeypatch.setenv(_cpu.LINEAR_ENV, "ONEDNN")
-    assert _precision.linear_kernel() == "onednn" and calls == []
+    assert _precision.linear_kernel() == "onednn" and calls == ["float32_onednn"]  # checked to work, not compared
     monkeypatch.setenv(_cpu.LINEAR_ENV, "mkl")
     with pytest.raises(ConfigError, match=r"SBERT_PLUGINS_CPU_LINEAR='mkl'.*blas"):
         _precision.linear_kernel()
@@ -314,3 +314,21 @@ def test_an_encoder_made_float32_later_takes_onednn(tiny_model_dir, monkeypatch)
     encoder.set_dtype("float32")  # as fit does for its float32 master weights
     encoder.encode(["a cat"])
     assert calls
+
+
+def test_a_cached_zero_rate_is_measured_again_except_for_a_failed_onednn(verdicts, monkeypatch):
+    from sbert_plugins import ConfigError
+    from sbert_plugins._base import cpu as _cpu
+    from sbert_plugins._encoding import precision as _precision
+
+    calls, _ = verdicts
+    _cpu.remember("gflops_bfloat16", 0.0)  # a rate is never 0: measure again
+    assert _precision.matmul_gflops("bfloat16") == 300.0 and calls == ["bfloat16"]
+    _cpu.remember("gflops_float32_onednn", 0.0)  # 0.0 there records an operator that failed: kept
+    assert _precision.matmul_gflops("float32", "onednn") == 0.0 and len(calls) == 1
+    if onednn_linear_available():
+        monkeypatch.delenv(_cpu.LINEAR_ENV)
+        assert _precision.linear_kernel() == "blas"
+        monkeypatch.setenv(_cpu.LINEAR_ENV, "onednn")
+        with pytest.raises(ConfigError, match="fails or disagrees"):
+            _precision.linear_kernel()

@@ -87,3 +87,41 @@ def test_switch_keeps_parameters_and_names_and_switches_back():
     assert model[0].weight is weight and list(model.state_dict()) == list(before)
     assert use_onednn_linear(model) == 0  # already switched
     assert use_onednn_linear(model, on=False) == 2 and type(model[2][0]) is nn.Linear
+
+
+def test_a_trainable_bias_alone_takes_nn_linear(calls):
+    plain, fast = _pair()
+    for layer in (plain, fast):
+        layer.weight.requires_grad_(False)  # BitFit: only biases train
+        layer(torch.randn(4, 48)).sum().backward()
+    assert not calls and fast.bias.grad is not None and torch.allclose(fast.bias.grad, plain.bias.grad)
+
+
+def test_a_strided_bias_is_read_by_its_strides(calls):
+    plain, fast = _pair(d_out=80)
+    for bias in (torch.randn(160)[::2], torch.full((1,), 0.5).expand(80)):
+        plain.bias.data, fast.bias.data = bias, bias
+        x = torch.randn(4, 48)
+        with torch.no_grad():
+            assert torch.allclose(fast(x), plain(x), atol=1e-5)
+    assert calls
+
+
+def test_autocast_and_tracing_take_nn_linear(calls):
+    plain, fast = _pair()
+    x = torch.randn(4, 48)
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        assert fast(x).dtype == plain(x).dtype == torch.bfloat16
+    assert not calls
+    with torch.no_grad():  # the graph records aten::linear (the trace checker's eager rerun may use oneDNN)
+        traced = torch.jit.trace(fast, x)
+        assert "aten::linear" in str(traced.graph) and "mkldnn" not in str(traced.graph)
+        assert torch.allclose(traced(x), plain(x), atol=1e-5)
+
+
+def test_dynamic_quantization_after_switching_back():
+    model = nn.Sequential(nn.Linear(48, 16), nn.ReLU(), nn.Linear(16, 4))
+    use_onednn_linear(model)
+    use_onednn_linear(model, on=False)  # quantize_dynamic matches type(m) is nn.Linear exactly
+    quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
+    assert type(quantized[0]).__name__ == "Linear" and type(quantized[0]) is not nn.Linear
