@@ -122,14 +122,12 @@ def main() -> None:
         if "error" in res:
             print(f"{item:<14} failed: {res['error']}")
             continue
-        ours = np.load("/tmp/_bench_ours.npy")
-        cos = (ours * reference).sum(1) / np.linalg.norm(ours, axis=1) / np.linalg.norm(reference, axis=1)
+        cos = min_cos("/tmp/_bench_ours.npy", reference)
         rates[f"ours {item}"] = res["rate"]
         same = base["rate"] if dtype == "float32" else best_bf16
         ratio = f"{res['rate'] / same:.2f}" if same else "-"
         print(
-            f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos.min():>9.5f}"
-            f"{res['stsb']:>8.2f}"
+            f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos:>9.5f}{res['stsb']:>8.2f}"
         )
     if not args.no_onnx:
         onnx_rows(args, reference, rates)
@@ -137,11 +135,18 @@ def main() -> None:
         plot_rates(rates, args.plot, f"{cpu_model()}, {args.n} STSb sentences")
 
 
+def min_cos(path: str, reference) -> float:
+    """The lowest cosine between the vectors saved at ``path`` and sentence-transformers' fp32 ones."""
+    import numpy as np
+
+    vectors = np.load(path)
+    cos = (vectors * reference).sum(1) / np.linalg.norm(vectors, axis=1) / np.linalg.norm(reference, axis=1)
+    return float(cos.min())
+
+
 def onnx_rows(args: argparse.Namespace, reference, rates: dict) -> None:
     """The ONNX runtimes on one exported graph, each in its own process (where they are installed)."""
     import importlib.util
-
-    import numpy as np
 
     if not all(importlib.util.find_spec(m) for m in ("onnxruntime", "openvino", "onnxscript")):
         print("ONNX Runtime / OpenVINO: not installed (pip install -e '.[bench]'), not compared")
@@ -167,10 +172,9 @@ def onnx_rows(args: argparse.Namespace, reference, rates: dict) -> None:
         if "error" in res:
             print(f"{label:<14} failed: {res['error']}")
             continue
-        vectors = np.load("/tmp/_bench_onnx.npy")
-        cos = (vectors * reference).sum(1) / np.linalg.norm(vectors, axis=1) / np.linalg.norm(reference, axis=1)
+        cos = min_cos("/tmp/_bench_onnx.npy", reference)
         rates[f"{label}:64"] = res["rate"]
-        print(f"{label:<14}{res['rate']:>9.1f}{'':>7}{'':>16}{cos.min():>9.5f}{res['stsb']:>8.2f}")
+        print(f"{label:<14}{res['rate']:>9.1f}{'':>7}{'':>16}{cos:>9.5f}{res['stsb']:>8.2f}")
 
 
 def plot_rates(rates: dict, path: str, title: str) -> None:
