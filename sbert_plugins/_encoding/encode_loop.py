@@ -188,7 +188,13 @@ def _embed_split(
 
 def _offsets(encoder: SentenceEncoder, text: str) -> list[tuple[int, int]]:
     def offsets(texts: list[str]) -> list[Any]:
-        encoded = encoder.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True)
+        encoded = encoder.tokenizer(
+            texts,
+            add_special_tokens=False,
+            return_offsets_mapping=True,
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
         return list(encoded["offset_mapping"])
 
     return [(int(a), int(b)) for a, b in guarded(offsets, [text])[0]]

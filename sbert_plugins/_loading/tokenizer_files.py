@@ -47,7 +47,9 @@ def _settings_agree(config: dict[str, Any], spec: dict[str, Any]) -> bool:
         return False
     if model.get("type") != "WordPiece" or not config.get("do_basic_tokenize", True) or config.get("never_split"):
         return False
-    if (spec.get("post_processor") or {}).get("type") not in ("TemplateProcessing", "BertProcessing"):
+    if normalizer.get("clean_text") is not True or model.get("continuing_subword_prefix") != "##":
+        return False  # transformers 5 rebuilds the pipeline from the config and BERT's defaults
+    if model.get("max_input_chars_per_word") != 100:
         return False
     wanted = {
         "lowercase": config.get("do_lower_case", True),
@@ -57,13 +59,34 @@ def _settings_agree(config: dict[str, Any], spec: dict[str, Any]) -> bool:
     return all(normalizer.get(key) == value for key, value in wanted.items())
 
 
+_FLAGS = ("content", "lstrip", "rstrip", "normalized", "single_word", "special")
+
+
 def _added_tokens_agree(config: dict[str, Any], spec: dict[str, Any]) -> bool:
-    """Tokens the config adds are the ones tokenizer.json adds (same ids)."""
-    added = {int(t["id"]): t.get("content") for t in spec.get("added_tokens") or [] if isinstance(t, dict)}
+    """Tokens the config adds are the ones tokenizer.json adds: same ids, same content and flags."""
+    added = {int(t["id"]): t for t in spec.get("added_tokens") or [] if isinstance(t, dict) and "id" in t}
     declared = config.get("added_tokens_decoder") or {}
-    return isinstance(declared, dict) and all(
-        str(k).isdigit() and added.get(int(k)) == _token(v) for k, v in declared.items()
-    )
+    if not isinstance(declared, dict):
+        return False
+    for key, value in declared.items():
+        there = added.get(int(key)) if str(key).isdigit() else None
+        if there is None or not isinstance(value, dict) or any(value.get(f) != there.get(f) for f in _FLAGS):
+            return False
+    return True
+
+
+def _post_processor_agrees(spec: dict[str, Any], specials: dict[str, str], backend: Any) -> bool:
+    """BERT's ``[CLS] text [SEP]`` with the config's tokens, and the unknown token the config names."""
+    if (spec.get("model") or {}).get("unk_token") != specials["unk"]:
+        return False
+    post = spec.get("post_processor") or {}
+    cls, sep = specials["cls"], specials["sep"]
+    if post.get("type") == "BertProcessing":
+        return post.get("cls") == [cls, backend.token_to_id(cls)] and post.get("sep") == [sep, backend.token_to_id(sep)]
+    parts = [p for p in post.get("single") or [] if isinstance(p, dict)]
+    single = [next(iter(p.values()), None) for p in parts]
+    single = [s.get("id") if isinstance(s, dict) else None for s in single]
+    return post.get("type") == "TemplateProcessing" and single == [cls, "A", sep]
 
 
 def _special_tokens(folder: Path, config: dict[str, Any]) -> dict[str, str] | None:
@@ -76,9 +99,10 @@ def _special_tokens(folder: Path, config: dict[str, Any]) -> dict[str, str] | No
         extra = json.loads(mapped.read_text(encoding="utf-8")) if mapped.is_file() else {}
     except (OSError, ValueError):
         return None
-    if not isinstance(extra, dict) or any(
-        _token(v) != specials.get(k.removesuffix("_token")) for k, v in extra.items()
-    ):
+    names = {f"{n}_token" for n in SPECIAL_NAMES}
+    if not isinstance(extra, dict) or any(k not in names or _token(v) is None for k, v in extra.items()):
+        return None  # additional_special_tokens and the like: transformers adds them
+    if any(_token(v) != specials.get(k.removesuffix("_token")) for k, v in extra.items()):
         return None
     return specials
 
@@ -105,6 +129,8 @@ def fast_bert_tokenizer(folder: Path) -> FastTokenizer | None:
         raise ModelLoadError(f"{spec_path} is not a tokenizers file: {exc}") from exc
     specials = _special_tokens(folder, config)
     if specials is None or any(backend.token_to_id(t) is None for t in specials.values()):
+        return None
+    if not _post_processor_agrees(spec, specials, backend):
         return None
     limit = config.get("model_max_length", _HF_UNLIMITED)
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:

@@ -4,9 +4,11 @@
 model it ships) before a tokenizer exists; the Rust ``tokenizers`` library that does the work imports in
 milliseconds. For a WordPiece ``tokenizer.json`` whose settings agree with its ``tokenizer_config.json``
 (the loading layer checks: ``_loading/tokenizer_files``), the calls the encoder makes (ids with special
-tokens, offsets, special-token ids, the vocabulary) give the same answers from ``tokenizers``. Anything
-else asked of it (``decode``, ``save_pretrained``, padding, truncation, ...) goes to the Hugging Face
-tokenizer, built on first use from the same folder: ``SentenceEncoder.tokenizer`` keeps transformers' API.
+tokens, offsets, special-token ids, the vocabulary) give the same answers from ``tokenizers``. A call
+answers from ``tokenizers`` only when it asks for ids without masks explicitly (the encoder's calls);
+any other call and anything else asked of it (``decode``, ``save_pretrained``, padding, pairs, ...) goes
+to the Hugging Face tokenizer, built on first use from the same folder, so ``SentenceEncoder.tokenizer``
+keeps transformers' API.
 """
 
 from __future__ import annotations
@@ -15,9 +17,17 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 SPECIAL_NAMES = ("unk", "sep", "pad", "cls", "mask", "bos", "eos")
-_OWN_OPTIONS = {"add_special_tokens", "return_offsets_mapping"}
-_NEUTRAL = {"truncation": (False, None), "padding": (False, None), "return_attention_mask": (False, None)}
-_NEUTRAL |= {"return_token_type_ids": (False, None)}
+_REQUIRED = {"return_attention_mask": False, "return_token_type_ids": False}  # ids only, asked for explicitly
+_NEUTRAL = {"truncation": (False, None), "padding": (False, None), "add_special_tokens": (True, False)}
+_NEUTRAL |= {"return_offsets_mapping": (True, False)}
+
+
+def _own_call(args: tuple[Any, ...], options: dict[str, Any]) -> bool:
+    """Whether a call asks only for what the fast path answers the way transformers would: ids (and
+    offsets) of texts without pairs, padding or truncation, no masks. Anything else goes to transformers."""
+    if args or any(options.get(k, not v) is not v for k, v in _REQUIRED.items()):
+        return False
+    return all(k in _REQUIRED or v in _NEUTRAL.get(k, ()) for k, v in options.items())
 
 
 class FastTokenizer:
@@ -43,9 +53,9 @@ class FastTokenizer:
             setattr(self, f"{name}_token_id", None if token is None else backend.token_to_id(token))
         self.all_special_ids = sorted({getattr(self, f"{n}_token_id") for n in special_tokens} - {None})
 
-    def __call__(self, texts: str | Sequence[str], **options: Any) -> dict[str, Any]:
-        if any(k not in _OWN_OPTIONS and v not in _NEUTRAL.get(k, ()) for k, v in options.items()):
-            return dict(self.full(texts, **options))  # padding, truncation, tensors...: transformers' own
+    def __call__(self, texts: str | Sequence[str], *args: Any, **options: Any) -> Any:
+        if not _own_call(args, options) or not isinstance(texts, (str, list, tuple)):
+            return self.full(texts, *args, **options)  # pairs, padding, masks, tensors...: transformers' own
         single = isinstance(texts, str)
         batch = [texts] if isinstance(texts, str) else list(texts)
         encoded = self._backend.encode_batch(batch, add_special_tokens=options.get("add_special_tokens", True))
@@ -69,12 +79,15 @@ class FastTokenizer:
     @property
     def full(self) -> Any:
         """The Hugging Face tokenizer of the same folder (built once, on first use)."""
-        if self._full_tokenizer is None:
-            self._full_tokenizer = self._full()
+        if self.__dict__.get("_full_tokenizer") is None:
+            try:
+                self._full_tokenizer = self._full()
+            except AttributeError as exc:  # else Python would retry the property through __getattr__
+                raise RuntimeError(f"building transformers' tokenizer failed: {exc}") from exc
         return self._full_tokenizer
 
     def __getattr__(self, name: str) -> Any:
-        if name.startswith("_"):  # not found among our own (copy and pickle look for hooks)
+        if name.startswith("_") or name == "full":  # copy and pickle look for hooks; no recursion
             raise AttributeError(name)
         return getattr(self.full, name)
 

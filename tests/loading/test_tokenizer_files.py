@@ -103,9 +103,14 @@ def test_the_encoder_takes_it_and_keeps_transformers_api(tiny_model_dir, tmp_pat
     assert SentenceEncoder(saved, device="cpu").encode("a man").tolist() == encoder.encode("a man").tolist()
 
 
-def _copy_with(folder, tmp_path, config=None, files=None, drop=()):
+def _copy_with(folder, tmp_path, config=None, files=None, drop=(), spec=None):
     target = tmp_path / "model"
     shutil.copytree(folder, target)
+    if spec is not None:
+        path = target / "tokenizer.json"
+        data = json.loads(path.read_text())
+        spec(data)
+        path.write_text(json.dumps(data))
     if config is not None:
         path = target / "tokenizer_config.json"
         path.write_text(json.dumps({**json.loads(path.read_text()), **config}))
@@ -128,6 +133,12 @@ def _copy_with(folder, tmp_path, config=None, files=None, drop=()):
         {"config": {"pad_token": None}},
         {"files": {"special_tokens_map.json": {"pad_token": "[UNK]"}}},
         {"drop": ("tokenizer.json",)},
+        {"files": {"special_tokens_map.json": {"additional_special_tokens": ["guitar"]}}},
+        {"spec": lambda d: d["normalizer"].update(clean_text=False)},  # transformers 5 rebuilds from defaults
+        {"spec": lambda d: d["model"].update(max_input_chars_per_word=5)},
+        {"spec": lambda d: d["model"].update(unk_token="[PAD]")},
+        {"spec": lambda d: d["post_processor"].update(single=d["post_processor"]["single"][:2])},
+        {"config": {"added_tokens_decoder": {"0": {"content": "[PAD]", "normalized": True}}}},
     ],
 )
 def test_anything_the_fast_path_does_not_reproduce_goes_to_transformers(tiny_model_dir, tmp_path, change):
@@ -150,3 +161,18 @@ def test_a_broken_tokenizer_json_is_a_clear_error(tiny_model_dir, tmp_path):
     (folder / "tokenizer.json").write_text(json.dumps(spec))
     with pytest.raises(ModelLoadError, match=r"tokenizer\.json is not a tokenizers file"):
         fast_bert_tokenizer(folder)
+
+
+def test_user_calls_get_transformers_answers_and_a_failing_build_does_not_recurse(tiny_model_dir):
+    fast = fast_bert_tokenizer(tiny_model_dir)
+    hf = auto_tokenizer(str(tiny_model_dir))
+    plain = fast(["a man", "plays guitar"])  # no options: transformers' full answer, masks included
+    assert dict(plain) == dict(hf(["a man", "plays guitar"])) and "attention_mask" in plain
+    assert fast("a man", "plays guitar")["input_ids"] == hf("a man", "plays guitar")["input_ids"]  # a pair
+
+    def broken():
+        raise AttributeError("no such thing")
+
+    failing = FastTokenizer(fast._backend, special_tokens={"unk": "[UNK]"}, model_max_length=8, full=broken)
+    with pytest.raises(RuntimeError, match="building transformers' tokenizer failed"):
+        failing.decode([1])
