@@ -155,7 +155,11 @@ class EncodeOptions:
     normalize: bool | None = _option(
         None, "None = the model's own; True/False forces unit-length vectors on/off", check_normalize
     )
-    batch_size: int | None = _option(None, "texts per forward pass; None = 64 on CPU, 256 on CUDA", check_batch_size)
+    batch_size: int | None = _option(
+        None,
+        "most texts per forward pass (CPU: also <= 1,024 padded tokens); None = 64 on CPU, 256 on CUDA",
+        check_batch_size,
+    )
     dtype: str = _option("auto", "auto (fastest native precision), float32, bfloat16, float16", check_dtype)
     device: str = _option("auto", "auto (CUDA if present, else CPU), cpu, cuda, cuda:N, mps", check_device)
     long_texts: str = _option(

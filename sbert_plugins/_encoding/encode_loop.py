@@ -1,4 +1,4 @@
-"""The encode loop: tokenize once, length-sorted batches, long-text policies.
+"""The encode loop: tokenize once, length-sorted batches (on CPU also bounded in tokens), long-text policies.
 
 Batch outputs stay on the encoder's device and are concatenated there; nothing
 syncs with the host per batch (one copy-out at the end, by the caller).
@@ -31,6 +31,10 @@ if TYPE_CHECKING:  # the real class, for types only (it imports this module)
 T = TypeVar("T")
 CHARS_PER_TOKEN = 64  # characters looked at per token of max_seq_length (real tokens average 3-6)
 MAX_CHUNKED_CHARS = 1_000_000  # the longest text long_texts='chunk' embeds (about 250k tokens)
+# On CPU a batch also holds at most this many padded tokens. Measured on an AMD EPYC (2 vCPUs, MiniLM,
+# each against unbounded batches of 64 in the same run): +7 % on STSb sentences (~16 tokens), +27 % on
+# texts of ~107 tokens, +25 % on ~246, in bf16 and fp32 alike; 512 and 2,048 were within noise of it.
+CPU_BATCH_TOKENS = 1024
 _FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
 
 
@@ -215,21 +219,31 @@ def chunk_ids(encoder: SentenceEncoder, text: str, chunker: Chunker) -> list[lis
     return result
 
 
-def _batches(order: np.ndarray, batch_size: int, progress: bool) -> Iterable[int]:
-    """Batch starts; with ``progress``, a bar counting texts, so its rate is the throughput (texts/s)."""
-    starts = range(0, len(order), batch_size)
+def _spans(lengths: np.ndarray, batch_size: int, token_budget: int | None) -> list[tuple[int, int]]:
+    """Batches over texts sorted longest first: at most ``batch_size`` texts and, with a budget, at most
+    ``token_budget`` padded tokens (the first text's length sets the width), never fewer than one text."""
+    spans, start = [], 0
+    while start < len(lengths):
+        count = batch_size if token_budget is None else min(batch_size, max(1, token_budget // int(lengths[start])))
+        spans.append((start, min(start + count, len(lengths))))
+        start = spans[-1][1]
+    return spans
+
+
+def _batches(spans: list[tuple[int, int]], total: int, progress: bool) -> Iterable[tuple[int, int]]:
+    """The spans; with ``progress``, a bar counting texts, so its rate is the throughput (texts/s)."""
     if not progress:
-        return starts
-    return _counted(starts, len(order), batch_size)
+        return spans
+    return _counted(spans, total)
 
 
-def _counted(starts: range, total: int, batch_size: int) -> Iterable[int]:
+def _counted(spans: list[tuple[int, int]], total: int) -> Iterable[tuple[int, int]]:
     from tqdm.auto import tqdm
 
     with tqdm(total=total, desc="Encoding", unit="text", unit_scale=True, smoothing=0.1) as bar:
-        for start in starts:
-            yield start
-            bar.update(min(batch_size, total - start))
+        for start, end in spans:
+            yield start, end
+            bar.update(end - start)
 
 
 def embed_ids(
@@ -238,10 +252,12 @@ def embed_ids(
     """Run the modules over id lists, longest first, and restore the input order (on the device)."""
     order = np.argsort([-len(x) for x in ids], kind="stable")
     device = encoder.device
+    budget = CPU_BATCH_TOKENS if device.type == "cpu" else None
+    spans = _spans(np.array([max(len(ids[i]), 1) for i in order]), batch_size, budget)
     chunks = []
     with torch.inference_mode():
-        for start in _batches(order, batch_size, progress):
-            batch = [ids[i] for i in order[start : start + batch_size]]
+        for start, end in _batches(spans, len(order), progress):
+            batch = [ids[i] for i in order[start:end]]
             features: dict[str, Any] = {**encoder.transformer.collate(batch, device), "prompt_length": prompt_length}
             features = encoder.forward_features(features)
             chunks.append(features["sentence_embedding"].float())
