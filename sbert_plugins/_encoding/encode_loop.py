@@ -23,7 +23,7 @@ import torch
 from .._base.chunkers import token_window_chunks
 from .._base.errors import InputError, LongTextWarning, ModelLoadError
 from .._loading.plugin_functions import Chunker
-from ..models import Transformer
+from ..models import IDS_ONLY, Transformer
 
 if TYPE_CHECKING:  # the real class, for types only (it imports this module)
     from .encoder import SentenceEncoder
@@ -192,13 +192,7 @@ def _embed_split(
 
 def _offsets(encoder: SentenceEncoder, text: str) -> list[tuple[int, int]]:
     def offsets(texts: list[str]) -> list[Any]:
-        encoded = encoder.tokenizer(
-            texts,
-            add_special_tokens=False,
-            return_offsets_mapping=True,
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
+        encoded = encoder.tokenizer(texts, add_special_tokens=False, return_offsets_mapping=True, **IDS_ONLY)
         return list(encoded["offset_mapping"])
 
     return [(int(a), int(b)) for a, b in guarded(offsets, [text])[0]]

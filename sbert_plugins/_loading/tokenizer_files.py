@@ -2,10 +2,11 @@
 transformers' ``AutoTokenizer`` for everything else.
 
 The fast path (``models.FastTokenizer``) skips importing transformers, so it is taken only where its
-answers are known to be transformers' own: a ``BertTokenizer`` config whose lower-casing, accent and
-Chinese-character settings are the ones ``tokenizer.json`` holds (transformers rebuilds the normalizer
-from the config where they differ), a WordPiece model with BERT's pre-tokenizer, and special tokens that
-are all in the vocabulary. Tests compare both paths on thousands of texts.
+answers are known to be transformers' own. transformers 5 rebuilds a BERT tokenizer's pipeline from
+``tokenizer_config.json`` and BERT's defaults, so ``tokenizer.json`` must hold exactly that: the config's
+lower-casing, accent and Chinese-character settings, BERT's text cleaning, ``##`` prefix and 100-character
+words, a ``[CLS] A [SEP]`` template and the unknown token the config names; and the special and added
+tokens must agree between the files. Tests compare both paths on thousands of texts.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ _BERT_SPECIALS = ("unk", "sep", "pad", "cls", "mask")
 _HF_UNLIMITED = int(1e30)  # transformers' model_max_length when the config has none (VERY_LARGE_INTEGER)
 
 
-def auto_tokenizer(folder: str, **options: Any) -> Any:
+def auto_tokenizer(folder: str) -> Any:
     """transformers' tokenizer for a local folder, never running its code."""
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False, **options)
+    return AutoTokenizer.from_pretrained(folder, local_files_only=True, trust_remote_code=False)
 
 
 def _token(value: Any) -> str | None:
@@ -83,10 +84,13 @@ def _post_processor_agrees(spec: dict[str, Any], specials: dict[str, str], backe
     cls, sep = specials["cls"], specials["sep"]
     if post.get("type") == "BertProcessing":
         return post.get("cls") == [cls, backend.token_to_id(cls)] and post.get("sep") == [sep, backend.token_to_id(sep)]
-    parts = [p for p in post.get("single") or [] if isinstance(p, dict)]
-    single = [next(iter(p.values()), None) for p in parts]
-    single = [s.get("id") if isinstance(s, dict) else None for s in single]
-    return post.get("type") == "TemplateProcessing" and single == [cls, "A", sep]
+    return post.get("type") == "TemplateProcessing" and [_piece(p) for p in post.get("single") or []] == [cls, "A", sep]
+
+
+def _piece(part: Any) -> Any:
+    """The id of one piece of a template (``{"SpecialToken": {"id": "[CLS]"}}`` -> ``"[CLS]"``)."""
+    inner = next(iter(part.values()), None) if isinstance(part, dict) else None
+    return inner.get("id") if isinstance(inner, dict) else None
 
 
 def _special_tokens(folder: Path, config: dict[str, Any]) -> dict[str, str] | None:
@@ -119,7 +123,11 @@ def fast_bert_tokenizer(folder: Path) -> FastTokenizer | None:
         return None  # transformers reports the broken file in its own words
     if not (isinstance(spec, dict) and isinstance(config, dict)) or config.get("tokenizer_class") not in _BERT_CLASSES:
         return None
-    if not (_settings_agree(config, spec) and _added_tokens_agree(config, spec)):
+    specials = _special_tokens(folder, config)  # the cheap checks first: parsing the vocabulary is not
+    if specials is None or not (_settings_agree(config, spec) and _added_tokens_agree(config, spec)):
+        return None
+    limit = config.get("model_max_length", _HF_UNLIMITED)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         return None
     from tokenizers import Tokenizer
 
@@ -127,13 +135,9 @@ def fast_bert_tokenizer(folder: Path) -> FastTokenizer | None:
         backend = Tokenizer.from_str(text)
     except Exception as exc:  # the Rust parser's own exception type
         raise ModelLoadError(f"{spec_path} is not a tokenizers file: {exc}") from exc
-    specials = _special_tokens(folder, config)
-    if specials is None or any(backend.token_to_id(t) is None for t in specials.values()):
+    if any(backend.token_to_id(t) is None for t in specials.values()):
         return None
     if not _post_processor_agrees(spec, specials, backend):
-        return None
-    limit = config.get("model_max_length", _HF_UNLIMITED)
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         return None
     full = functools.partial(auto_tokenizer, str(folder))
     return FastTokenizer(backend, special_tokens=specials, model_max_length=limit, full=full)

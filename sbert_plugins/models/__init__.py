@@ -5,7 +5,7 @@ nothing up; reading model folders is the loading layer's job (``_loading/``).
 """
 
 from ._bert import IGNORED_WEIGHTS, BertEncoder, supports_bert
-from ._fast_tokenizer import FastTokenizer
+from ._fast_tokenizer import IDS_ONLY, FastTokenizer
 from ._heads import ACTIVATIONS, Dense, Normalize
 from ._linear import OneDNNLinear, onednn_linear, onednn_linear_available, use_onednn_linear
 from ._pooling import BUILTIN_POOLING, ST_POOLING_KEYS, ST_POOLING_NAMES, Pooling, PoolingFn
@@ -15,6 +15,7 @@ from ._transformer import ST_CONFIG, Transformer, hf_progress_bars_off
 __all__ = [
     "ACTIVATIONS",
     "BUILTIN_POOLING",
+    "IDS_ONLY",
     "IGNORED_WEIGHTS",
     "ST_CONFIG",
     "ST_POOLING_KEYS",

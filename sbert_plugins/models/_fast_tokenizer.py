@@ -17,17 +17,22 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 SPECIAL_NAMES = ("unk", "sep", "pad", "cls", "mask", "bos", "eos")
-_REQUIRED = {"return_attention_mask": False, "return_token_type_ids": False}  # ids only, asked for explicitly
-_NEUTRAL = {"truncation": (False, None), "padding": (False, None), "add_special_tokens": (True, False)}
-_NEUTRAL |= {"return_offsets_mapping": (True, False)}
+# What a tokenizer call passes to ask for ids alone (the encoder's calls do; the fast path requires it)
+IDS_ONLY = {"return_attention_mask": False, "return_token_type_ids": False}
+_NEUTRAL = {
+    "truncation": (False, None),
+    "padding": (False, None),
+    "add_special_tokens": (True, False),
+    "return_offsets_mapping": (True, False),
+}
 
 
 def _own_call(args: tuple[Any, ...], options: dict[str, Any]) -> bool:
     """Whether a call asks only for what the fast path answers the way transformers would: ids (and
     offsets) of texts without pairs, padding or truncation, no masks. Anything else goes to transformers."""
-    if args or any(options.get(k, not v) is not v for k, v in _REQUIRED.items()):
+    if args or any(options.get(k, not v) is not v for k, v in IDS_ONLY.items()):
         return False
-    return all(k in _REQUIRED or v in _NEUTRAL.get(k, ()) for k, v in options.items())
+    return all(k in IDS_ONLY or v in _NEUTRAL.get(k, ()) for k, v in options.items())
 
 
 class FastTokenizer:
@@ -57,7 +62,7 @@ class FastTokenizer:
         if not _own_call(args, options) or not isinstance(texts, (str, list, tuple)):
             return self.full(texts, *args, **options)  # pairs, padding, masks, tensors...: transformers' own
         single = isinstance(texts, str)
-        batch = [texts] if isinstance(texts, str) else list(texts)
+        batch = [texts] if single else list(texts)
         encoded = self._backend.encode_batch(batch, add_special_tokens=options.get("add_special_tokens", True))
         out: dict[str, Any] = {"input_ids": [e.ids for e in encoded]}
         if options.get("return_offsets_mapping"):

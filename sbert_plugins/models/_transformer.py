@@ -14,10 +14,11 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._fast_tokenizer import IDS_ONLY
+
 ST_CONFIG = "sentence_bert_config.json"
 _LENGTH_WARNING = "Token indices sequence length is longer than the specified maximum"
 _filter_lock = threading.Lock()
-_IDS_ONLY = {"return_attention_mask": False, "return_token_type_ids": False}  # calls that want ids alone
 
 
 class _DropLengthWarning(logging.Filter):
@@ -86,7 +87,7 @@ class Transformer(nn.Module):
             add_special_tokens=True,
             truncation=False,
             padding=False,
-            **_IDS_ONLY,
+            **IDS_ONLY,
         )
         return list(encoded["input_ids"])
 
@@ -108,7 +109,7 @@ class Transformer(nn.Module):
         """How many special tokens the tokenizer appends (1 for ``[CLS] x [SEP]`` and for ``x <eos>``)."""
         if getattr(self, "_tail", None) is None:
             with_specials = self.token_ids(["a"])[0]
-            plain = list(self.tokenizer("a", add_special_tokens=False, **_IDS_ONLY)["input_ids"])
+            plain = list(self.tokenizer("a", add_special_tokens=False, **IDS_ONLY)["input_ids"])
             start = next((i for i in range(len(with_specials)) if with_specials[i : i + len(plain)] == plain), None)
             added = self.tokenizer.num_special_tokens_to_add(pair=False)
             self._tail = max(added - 1, 0) if start is None else len(with_specials) - start - len(plain)
