@@ -22,10 +22,9 @@ def cmd_precision(args: argparse.Namespace) -> int:
     from .._encoding.precision import auto_cpu_dtype, float32_gflops, linear_kernel, matmul_gflops
 
     print(f"CPU: {_cpu.cpu_model()}; native bf16 (AMX / AVX512-BF16): {'yes' if _cpu.has_native_bf16() else 'no'}")
-    blas, kernel = matmul_gflops("float32"), linear_kernel()
-    fp32 = float32_gflops()
-    used = f"oneDNN; BLAS {blas:.1f}" if kernel == "onednn" else "BLAS"
-    print(f"float32 matmul: {fp32:.1f} GFLOP/s ({used}): float32 linear layers run through {used.split(';')[0]}")
+    fp32, kernel = float32_gflops(), "oneDNN" if linear_kernel() == "onednn" else "BLAS"
+    other = f"; BLAS {matmul_gflops('float32'):.1f}" if kernel == "oneDNN" else ""
+    print(f"float32 matmul: {fp32:.1f} GFLOP/s ({kernel}{other}): float32 linear layers run through {kernel}")
     forced = _cpu.forced_cpu_dtype()
     if forced:
         print(f"${_cpu.DTYPE_ENV}={forced}: auto takes it without measuring")

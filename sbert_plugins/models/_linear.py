@@ -22,8 +22,9 @@ import torch
 from torch import nn
 
 
+@functools.lru_cache(maxsize=1)
 def onednn_linear_available() -> bool:
-    """Whether this torch build has oneDNN and the fused linear operator this module calls."""
+    """Whether this torch build has oneDNN and the fused linear operator this module calls (asked once)."""
     return bool(torch.backends.mkldnn.is_available()) and hasattr(torch.ops.mkldnn, "_linear_pointwise")
 
 
@@ -34,11 +35,6 @@ def onednn_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | No
     return torch.ops.mkldnn._linear_pointwise(x, weight, bias, "none", [], "")
 
 
-@functools.lru_cache(maxsize=1)
-def _available() -> bool:
-    return onednn_linear_available()
-
-
 def _plain_forward_needed(x: torch.Tensor, params: tuple[torch.Tensor | None, ...]) -> bool:
     """What oneDNN's operator cannot stand in for: autograd (it has no backward), autocast (it would not
     cast), tracing and export (ONNX, TorchScript and torch.export should see ``aten.linear``)."""
@@ -46,7 +42,7 @@ def _plain_forward_needed(x: torch.Tensor, params: tuple[torch.Tensor | None, ..
         return True
     if torch.is_autocast_enabled("cpu") or torch.jit.is_tracing() or torch.jit.is_scripting():
         return True
-    return bool(torch.compiler.is_compiling()) or not _available()
+    return bool(torch.compiler.is_compiling()) or not onednn_linear_available()
 
 
 class OneDNNLinear(nn.Linear):
