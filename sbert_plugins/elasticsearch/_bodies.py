@@ -136,8 +136,12 @@ def knn_body(
     if candidates < wanted:
         raise ConfigError(f"num_candidates={candidates} must be >= k={k} (and the rescoring window, {wanted})")
     query_vector: Any = vector if isinstance(vector, str) else [_number(x) for x in vector]
-    knn: dict[str, Any] = {"field": vector_field, "query_vector": query_vector, "k": wanted}
-    knn["num_candidates"] = candidates
+    knn: dict[str, Any] = {
+        "field": vector_field,
+        "query_vector": query_vector,
+        "k": wanted,
+        "num_candidates": candidates,
+    }
     if filters:
         knn["filter"] = filters
     if min_similarity is not None:

@@ -129,7 +129,7 @@ class Reads(IndexOps):
             vector_field=stored.get("vector_field", self.vector_field),
             filters=filters,
             min_similarity=min_similarity,
-            source=self._source_filter(stored),
+            source=self._source_filter(stored, form),
             window=window,
         )
         if window is not None:  # the float copy, as doc values (9.x leaves vectors out of _source)
@@ -151,7 +151,7 @@ class Reads(IndexOps):
             size=k,
             text_field=stored.get("text_field", self.text_field),
             filters=self._filters(filter, raw_filter, stored),
-            source=self._source_filter(stored),
+            source=self._source_filter(stored, VectorForm.from_contract(stored)),
         )
         return self._hits(self._search(body))
 
@@ -178,8 +178,8 @@ class Reads(IndexOps):
         with self._errors("searching"):
             return dict(self.client.search(index=self.index, **body).body)
 
-    def _source_filter(self, stored: Mapping[str, Any]) -> dict[str, Any]:
-        copy = VectorForm.from_contract(stored).rescore_field
+    def _source_filter(self, stored: Mapping[str, Any], form: VectorForm) -> dict[str, Any]:
+        copy = form.rescore_field
         field = stored.get("vector_field", self.vector_field)
         return {"excludes": [field] + ([copy] if copy else [])}  # the vectors are large, rarely wanted
 
