@@ -53,12 +53,11 @@ print(json.dumps(out))
 """
 
 
-REPEAT = {"repeat": 3}  # set from --repeat
-
-
-def run(cfg: dict) -> dict:
+def run(args: argparse.Namespace, cfg: dict) -> dict:
+    """One configuration in its own process; the model, the texts and the passes are the run's."""
+    shared = {"model": args.model, "n": args.n, "repeat": args.repeat}
     done = subprocess.run(
-        [sys.executable, "-c", WORKER, json.dumps({**REPEAT, **cfg})],
+        [sys.executable, "-c", WORKER, json.dumps({**shared, **cfg})],
         capture_output=True,
         text=True,
         env={**os.environ, "HF_HUB_OFFLINE": "1"},
@@ -80,11 +79,10 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="timed passes per configuration; the best counts")
     parser.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime / OpenVINO rows")
     args = parser.parse_args()
-    REPEAT["repeat"] = args.repeat
     from sbert_plugins._base.cpu import cpu_model
 
     print(f"CPU: {cpu_model()}; {args.n} STSb sentences; each configuration in its own process")
-    base = run({"kind": "st", "model": args.model, "n": args.n, "save": "/tmp/_bench_st.npy"})
+    base = run(args, {"kind": "st", "save": "/tmp/_bench_st.npy"})
     print(
         f"sentence-transformers fp32 (batch 32, its default): {base['rate']:.1f} sentences/s, threads={base['threads']}"
     )
@@ -92,16 +90,7 @@ def main() -> None:
     rates = {"ST fp32:32": base["rate"]}
     best_bf16 = 0.0
     for batch in args.st_bf16_batches:  # its best bf16 batch: the baseline for our bf16
-        st = run(
-            {
-                "kind": "st",
-                "model": args.model,
-                "n": args.n,
-                "dtype": "bfloat16",
-                "batch_size": batch,
-                "save": "/tmp/_bench_st_bf16.npy",
-            }
-        )
+        st = run(args, {"kind": "st", "dtype": "bfloat16", "batch_size": batch, "save": "/tmp/_bench_st_bf16.npy"})
         if "error" not in st:
             best_bf16 = max(best_bf16, st["rate"])
             rates[f"ST bfloat16:{batch}"] = st["rate"]
@@ -109,16 +98,7 @@ def main() -> None:
     print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'x ST same dtype':>16}{'min cos':>9}{'STSb':>8}")
     for item in args.configs:
         dtype, batch = item.split(":")
-        res = run(
-            {
-                "kind": "ours",
-                "model": args.model,
-                "n": args.n,
-                "dtype": dtype,
-                "batch_size": int(batch),
-                "save": "/tmp/_bench_ours.npy",
-            }
-        )
+        res = run(args, {"kind": "ours", "dtype": dtype, "batch_size": int(batch), "save": "/tmp/_bench_ours.npy"})
         if "error" in res:
             print(f"{item:<14} failed: {res['error']}")
             continue
@@ -167,8 +147,8 @@ def onnx_rows(args: argparse.Namespace, reference, rates: dict) -> None:
     print("same model as one ONNX graph (length-sorted batches of 64, as sentence-transformers feeds it):")
     labels = {"ort": "ORT fp32", "ort-int8": "ORT int8", "ov": "OpenVINO fp32", "ov-bf16": "OpenVINO bf16"}
     for runtime, label in labels.items():
-        cfg = {"kind": "onnx", "model": args.model, "n": args.n, "runtime": runtime, "path": path}
-        res = run({**cfg, "batch_size": 64, "save": "/tmp/_bench_onnx.npy"})
+        cfg = {"kind": "onnx", "runtime": runtime, "path": path, "batch_size": 64, "save": "/tmp/_bench_onnx.npy"}
+        res = run(args, cfg)
         if "error" in res:
             print(f"{label:<14} failed: {res['error']}")
             continue
