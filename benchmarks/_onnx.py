@@ -14,8 +14,6 @@ from typing import Any
 
 import numpy as np
 
-RUNTIMES = ("ort", "ort-int8", "ov", "ov-bf16")
-
 
 def export(model_name: str, path: str) -> str:
     """The ONNX graph of ``model_name`` at ``path`` (exported once; kept across runs)."""
@@ -93,7 +91,6 @@ class OnnxEncoder:
     def encode(self, texts, batch_size: int | None = None, **_: Any) -> np.ndarray:
         batch_size = batch_size or 64
         order = np.argsort([-len(t) for t in texts], kind="stable")
-        out = np.empty((len(texts), 0), dtype=np.float32)
         rows = []
         for start in range(0, len(texts), batch_size):
             chosen = [texts[i] for i in order[start : start + batch_size]]
@@ -101,7 +98,7 @@ class OnnxEncoder:
                 chosen, padding=True, truncation=True, max_length=self.max_length, return_tensors="np"
             )
             rows.append(self.run(tokens["input_ids"].astype(np.int64), tokens["attention_mask"].astype(np.int64)))
-        out = np.concatenate(rows) if rows else out
+        out = np.concatenate(rows) if rows else np.empty((0, 0), dtype=np.float32)
         result = np.empty_like(out)
         result[order] = out
         return result
