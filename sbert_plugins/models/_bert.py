@@ -19,6 +19,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from ._attention import attention, key_mask
+
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 _PLAIN = {"position_embedding_type": ("absolute", None), "hidden_act": ("gelu",), "is_decoder": (False, None)}
 IGNORED_WEIGHTS = ("embeddings.position_ids", "pooler.dense.weight", "pooler.dense.bias")  # unused by the encoder
@@ -66,8 +68,7 @@ class _SelfAttention(nn.Module):
             return t.view(b, n, self.heads, d // self.heads).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        p = self.dropout if self.training else 0.0
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        out = attention(q, k, v, mask, self.dropout if self.training else 0.0)
         return out.transpose(1, 2).reshape(b, n, d)
 
 
@@ -136,7 +137,7 @@ class BertEncoder(nn.Module):
     ) -> SimpleNamespace:
         x = self.embeddings(input_ids, token_type_ids)
         keep = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        mask = keep[:, None, None, :].bool()  # keys that are padding are never attended to
+        mask = key_mask(keep, x, self.training)  # keys that are padding are never attended to
         for layer in self.encoder.layer:
             x = layer(x, mask)
         return SimpleNamespace(last_hidden_state=x)

@@ -1,0 +1,112 @@
+"""The encoder's two attention paths: the matmul path equals torch's fused kernel, padded keys and all,
+and is chosen only where it was measured faster (bf16 on CPU, short inputs, inference)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch.nn import functional as F
+
+from sbert_plugins._loading.module_configs import load_bert
+from sbert_plugins.models import _attention
+from sbert_plugins.models._attention import KEY_BLOCK, MATMUL_MAX_KEYS, attention, key_mask, matmul_attention
+
+
+def _qkv(batch, heads, tokens, dims, dtype=torch.float32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return [torch.randn(batch, heads, tokens, dims, generator=g).to(dtype) for _ in range(3)]
+
+
+def _keep(batch, tokens, seed=1):
+    """Rows of different lengths (one full, one of a single token), as a length-sorted batch has."""
+    g = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(1, tokens + 1, (batch,), generator=g)
+    lengths[0], lengths[-1] = tokens, 1
+    return (torch.arange(tokens)[None, :] < lengths[:, None]).long()
+
+
+@pytest.mark.parametrize("tokens", [1, 5, 16, 20, 33, 64])
+def test_matmul_attention_equals_the_fused_kernel(tokens):
+    q, k, v = _qkv(6, 4, tokens, 8, dtype=torch.float64)
+    keep = _keep(6, tokens)
+    want = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :].bool())
+    width = -(-tokens // KEY_BLOCK) * KEY_BLOCK
+    bias = torch.zeros(6, 1, 1, width, dtype=q.dtype)
+    bias[..., :tokens].masked_fill_(keep[:, None, None, :] == 0, torch.finfo(q.dtype).min)
+    bias[..., tokens:] = torch.finfo(q.dtype).min
+    got = matmul_attention(q, k, v, bias)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, atol=1e-12)
+
+
+def test_key_mask_in_bf16_is_a_padded_bias_and_the_layers_give_the_fused_answer():
+    keep = _keep(5, 20)
+    x = torch.zeros(5, 20, 8, dtype=torch.bfloat16)
+    bias = key_mask(keep, x, training=False)
+    assert bias.dtype == torch.bfloat16 and bias.shape == (5, 1, 1, 32)  # 20 keys padded to 2 blocks
+    low = torch.finfo(torch.bfloat16).min
+    assert torch.equal(bias[:, 0, 0, :20] == low, keep == 0) and bool((bias[..., 20:] == low).all())
+    q, k, v = _qkv(5, 4, 20, 8, dtype=torch.bfloat16)
+    got = attention(q, k, v, bias, 0.0).float()
+    want = F.scaled_dot_product_attention(*(t.float() for t in (q, k, v)), attn_mask=keep[:, None, None, :].bool())
+    assert (got - want).abs().max() < 0.05  # bf16 scores and weights, against a float32 reference
+
+
+@pytest.mark.parametrize(
+    "why",
+    ["float32", "float16", "training", "long", "tracing"],
+)
+def test_key_mask_keeps_the_fused_kernel_where_matmuls_were_not_measured_faster(why, monkeypatch):
+    tokens = MATMUL_MAX_KEYS + 1 if why == "long" else 8
+    dtype = {"float32": torch.float32, "float16": torch.float16}.get(why, torch.bfloat16)
+    if why == "tracing":
+        monkeypatch.setattr(torch.jit, "is_tracing", lambda: True)
+    keep = _keep(3, tokens)
+    mask = key_mask(keep, torch.zeros(3, tokens, 8, dtype=dtype), training=why == "training")
+    assert mask.dtype == torch.bool and torch.equal(mask[:, 0, 0, :], keep.bool())
+
+
+def test_an_all_padding_row_stays_finite():
+    """A row whose every key is padding gets the mean of the values, never NaN (as with transformers'
+    eager attention), so one bad row cannot poison a batch's pooling."""
+    q, k, v = _qkv(2, 2, 4, 8, dtype=torch.bfloat16)
+    keep = torch.tensor([[1, 1, 1, 0], [0, 0, 0, 0]])
+    out = attention(q, k, v, key_mask(keep, q[:, 0], training=False), 0.0)
+    assert bool(torch.isfinite(out).all())
+
+
+def _bert_folder(tmp_path):
+    from transformers import BertConfig, BertModel
+
+    torch.manual_seed(0)
+    config = BertConfig(
+        vocab_size=99, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128
+    )
+    BertModel(config).eval().save_pretrained(str(tmp_path))
+    return json.loads((tmp_path / "config.json").read_text())
+
+
+def test_bf16_encoder_takes_the_matmul_path_and_agrees_with_float32(tmp_path, monkeypatch):
+    config = _bert_folder(tmp_path)
+    model = load_bert(tmp_path, config)
+    assert model is not None
+    g = torch.Generator().manual_seed(3)
+    ids = torch.randint(1, 99, (4, 21), generator=g)
+    keep = _keep(4, 21)
+    with torch.inference_mode():
+        want = model(input_ids=ids, attention_mask=keep).last_hidden_state
+        fused = []
+        real = F.scaled_dot_product_attention
+
+        def counted(*args, **kwargs):
+            fused.append(1)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(_attention.F, "scaled_dot_product_attention", counted)
+        got = model.to(torch.bfloat16)(input_ids=ids, attention_mask=keep).last_hidden_state.float()
+    assert fused == []  # every layer took the matmuls
+    rows = keep.bool()
+    cosine = F.cosine_similarity(got[rows], want[rows], dim=-1)
+    assert float(cosine.min()) > 0.999
