@@ -1,13 +1,14 @@
 """Self-attention for the plain-torch encoder (``_bert.py``): torch's fused kernel, or two matmuls.
 
-torch's fused attention on CPU (flash attention for CPU) works head by head in blocks. For bf16 on
-short sequences its per-head cost dominates: MiniLM's 12 heads of 32 dims on a batch of 64 STSb
-sentences of 16 tokens take ~1 ms a layer for ~25 MFLOP (measured on an AMD EPYC with AVX512-BF16),
-27 % of the whole bf16 encode in the profile while its FLOPs are under 1 %. Two batched matmuls around
-one softmax do the same work in half the time or less, up to 64 keys. Beyond that the materialised
-scores cost more than the fused kernel saves (measured slower at 100-512 keys), so longer batches keep
-the fused kernel, and so do float32 (torch's fused kernel uses MKL's small matmuls there and was as
-fast), training (dropout), GPUs, tracing and export.
+torch's fused attention on CPU (flash attention for CPU) works head by head in blocks. For bf16 its
+per-head cost dominates on a sentence encoder's inputs: MiniLM's 12 heads of 32 dims on batches of STSb
+sentences took 27 % of the whole bf16 encode in the profile, while their FLOPs are under 1 %. Two
+batched matmuls around one softmax do the same work faster. Measured on an AMD EPYC with AVX512-BF16,
+whole encodes alternating in one process: +11-16 % sentences/s on STSb sentences, +3-12 % on texts of
+60-170 tokens, level at 250. float32 keeps the fused kernel (it uses MKL's small matmuls there and was
+as fast), and so do training (dropout), GPUs, tracing and export, and any call whose scores would
+exceed ``MATMUL_MAX_SCORES`` (the fused kernel never holds them all; the encode loop's token bound
+keeps its batches far below).
 
 The key axis is padded to a multiple of ``KEY_BLOCK``: torch's softmax runs rows of such lengths about
 twice as fast as rows of 20 or 13. Padded keys get the additive bias ``finfo.min`` (as transformers'
@@ -20,30 +21,34 @@ from __future__ import annotations
 import torch
 from torch.nn import functional as F
 
-MATMUL_MAX_KEYS = 64  # measured: up to here two matmuls beat the fused kernel, beyond it they lose
+MATMUL_MAX_SCORES = 1 << 24  # batch x heads x queries x keys held at once (32 MB in bf16), at most
 KEY_BLOCK = 16  # the key axis is padded to a multiple of this (softmax over whole vector widths)
 _MATMUL_DTYPES = (torch.bfloat16,)  # measured; float32's fused kernel is as fast
 
 
-def _matmul_attention_pays(x: torch.Tensor, keys: int, training: bool) -> bool:
-    """Whether ``matmul_attention`` is the faster (measured) and safe choice for hidden states ``x``."""
-    if training or x.device.type != "cpu" or x.dtype not in _MATMUL_DTYPES or keys > MATMUL_MAX_KEYS:
+def _matmul_attention_pays(x: torch.Tensor, heads: int, width: int, training: bool) -> bool:
+    """Whether ``matmul_attention`` is the faster (measured) and safe choice for hidden states ``x``
+    (batch x tokens x dims) whose scores have ``width`` keys a row."""
+    if training or x.device.type != "cpu" or x.dtype not in _MATMUL_DTYPES:
+        return False
+    if x.shape[0] * heads * x.shape[1] * width > MATMUL_MAX_SCORES:
         return False
     # a traced or exported graph would bake this batch's padding into every later shape
     return not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
 
 
-def key_mask(keep: torch.Tensor, x: torch.Tensor, training: bool) -> torch.Tensor:
-    """What every layer's attention gets for ``keep`` (batch x keys, nonzero = attend to that key).
+def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool) -> torch.Tensor:
+    """What every layer's attention over ``heads`` heads gets for ``keep`` (batch x keys, nonzero =
+    attend to that key).
 
     A boolean mask (batch x 1 x 1 x keys) for torch's fused kernel, or for ``matmul_attention`` an
     additive bias in ``x``'s dtype whose key axis is padded to a multiple of ``KEY_BLOCK`` (0 where a
     key is attended to, ``finfo.min`` where it is padding). Built once per forward pass, not per layer.
     """
-    if not _matmul_attention_pays(x, keep.shape[1], training):
-        return keep[:, None, None, :].bool()
     keys = keep.shape[1]
     width = -(-keys // KEY_BLOCK) * KEY_BLOCK
+    if not _matmul_attention_pays(x, heads, width, training):
+        return keep[:, None, None, :].bool()
     ignored = F.pad(keep, (0, width - keys)) == 0
     bias = torch.zeros(ignored.shape, dtype=x.dtype, device=x.device)
     return bias.masked_fill_(ignored, torch.finfo(x.dtype).min)[:, None, None, :]

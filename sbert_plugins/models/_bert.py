@@ -137,7 +137,8 @@ class BertEncoder(nn.Module):
     ) -> SimpleNamespace:
         x = self.embeddings(input_ids, token_type_ids)
         keep = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        mask = key_mask(keep, x, self.training)  # keys that are padding are never attended to
+        # keys that are padding are never attended to
+        mask = key_mask(keep, x, self.config.num_attention_heads, self.training)
         for layer in self.encoder.layer:
             x = layer(x, mask)
         return SimpleNamespace(last_hidden_state=x)

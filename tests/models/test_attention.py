@@ -11,7 +11,7 @@ from torch.nn import functional as F
 
 from sbert_plugins._loading.module_configs import load_bert
 from sbert_plugins.models import _attention
-from sbert_plugins.models._attention import KEY_BLOCK, MATMUL_MAX_KEYS, attention, key_mask, matmul_attention
+from sbert_plugins.models._attention import KEY_BLOCK, MATMUL_MAX_SCORES, attention, key_mask, matmul_attention
 
 
 def _qkv(batch, heads, tokens, dims, dtype=torch.float32, seed=0):
@@ -44,7 +44,7 @@ def test_matmul_attention_equals_the_fused_kernel(tokens):
 def test_key_mask_in_bf16_is_a_padded_bias_and_the_layers_give_the_fused_answer():
     keep = _keep(5, 20)
     x = torch.zeros(5, 20, 8, dtype=torch.bfloat16)
-    bias = key_mask(keep, x, training=False)
+    bias = key_mask(keep, x, 4, training=False)
     assert bias.dtype == torch.bfloat16 and bias.shape == (5, 1, 1, 32)  # 20 keys padded to 2 blocks
     low = torch.finfo(torch.bfloat16).min
     assert torch.equal(bias[:, 0, 0, :20] == low, keep == 0) and bool((bias[..., 20:] == low).all())
@@ -56,15 +56,17 @@ def test_key_mask_in_bf16_is_a_padded_bias_and_the_layers_give_the_fused_answer(
 
 @pytest.mark.parametrize(
     "why",
-    ["float32", "float16", "training", "long", "tracing"],
+    ["float32", "float16", "training", "large", "tracing"],
 )
 def test_key_mask_keeps_the_fused_kernel_where_matmuls_were_not_measured_faster(why, monkeypatch):
-    tokens = MATMUL_MAX_KEYS + 1 if why == "long" else 8
+    tokens, heads = 16, 12
+    if why == "large":  # one score more than the budget: 4 x 12 x 16 x 16 is 12,288
+        monkeypatch.setattr(_attention, "MATMUL_MAX_SCORES", 4 * heads * tokens * tokens - 1)
     dtype = {"float32": torch.float32, "float16": torch.float16}.get(why, torch.bfloat16)
     if why == "tracing":
         monkeypatch.setattr(torch.jit, "is_tracing", lambda: True)
-    keep = _keep(3, tokens)
-    mask = key_mask(keep, torch.zeros(3, tokens, 8, dtype=dtype), training=why == "training")
+    keep = _keep(4, tokens)
+    mask = key_mask(keep, torch.zeros(4, tokens, 8, dtype=dtype), heads, training=why == "training")
     assert mask.dtype == torch.bool and torch.equal(mask[:, 0, 0, :], keep.bool())
 
 
@@ -73,7 +75,7 @@ def test_an_all_padding_row_stays_finite():
     eager attention), so one bad row cannot poison a batch's pooling."""
     q, k, v = _qkv(2, 2, 4, 8, dtype=torch.bfloat16)
     keep = torch.tensor([[1, 1, 1, 0], [0, 0, 0, 0]])
-    out = attention(q, k, v, key_mask(keep, q[:, 0], training=False), 0.0)
+    out = attention(q, k, v, key_mask(keep, q[:, 0], 2, training=False), 0.0)
     assert bool(torch.isfinite(out).all())
 
 
@@ -110,3 +112,14 @@ def test_bf16_encoder_takes_the_matmul_path_and_agrees_with_float32(tmp_path, mo
     rows = keep.bool()
     cosine = F.cosine_similarity(got[rows], want[rows], dim=-1)
     assert float(cosine.min()) > 0.999
+
+
+def test_the_score_budget_is_inclusive_and_holds_the_encode_loops_largest_cpu_batch(monkeypatch):
+    from sbert_plugins._encoding.encode_loop import CPU_BATCH_TOKENS
+
+    # the encode loop's CPU batches hold at most CPU_BATCH_TOKENS padded tokens (one longer text alone,
+    # up to BERT's 512): with 16 heads of keys padded to 512, every such batch takes the matmuls
+    assert max(CPU_BATCH_TOKENS, 512) * 16 * 512 <= MATMUL_MAX_SCORES
+    keep = _keep(4, 16)
+    monkeypatch.setattr(_attention, "MATMUL_MAX_SCORES", 4 * 12 * 16 * 16)
+    assert key_mask(keep, torch.zeros(4, 16, 8, dtype=torch.bfloat16), 12, training=False).dtype == torch.bfloat16
