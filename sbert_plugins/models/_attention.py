@@ -4,11 +4,11 @@ torch's fused attention on CPU (flash attention for CPU) works head by head in b
 per-head cost dominates on a sentence encoder's inputs: MiniLM's 12 heads of 32 dims on batches of STSb
 sentences took 27 % of the whole bf16 encode in the profile, while their FLOPs are under 1 %. Two
 batched matmuls around one softmax do the same work faster. Measured on an AMD EPYC with AVX512-BF16,
-whole encodes alternating in one process: +11-16 % sentences/s on STSb sentences, +3-12 % on texts of
-60-170 tokens, level at 250. float32 keeps the fused kernel (it uses MKL's small matmuls there and was
-as fast), and so do training (dropout), GPUs, tracing and export, and any call whose scores would
-exceed ``MATMUL_MAX_SCORES`` (the fused kernel never holds them all; the encode loop's token bound
-keeps its batches far below).
+whole encodes alternating in one process, bf16: +11-16 % sentences/s on STSb sentences, +3-12 % on
+texts of 60-170 tokens, level at 250; float32, where the fused kernel uses MKL's small matmuls and
+loses less: +1-7 %. float16, training (dropout), GPUs, tracing and export keep the fused kernel, and
+so does any call whose scores would exceed ``MATMUL_MAX_SCORES`` (the fused kernel never holds them
+all; the encode loop's token bound keeps its batches far below).
 
 The key axis is padded to a multiple of ``KEY_BLOCK``: torch's softmax runs rows of such lengths about
 twice as fast as rows of 20 or 13. Padded keys get the additive bias ``finfo.min`` (as transformers'
@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 MATMUL_MAX_SCORES = 1 << 24  # batch x heads x queries x keys held at once (32 MB in bf16), at most
 KEY_BLOCK = 16  # the key axis is padded to a multiple of this (softmax over whole vector widths)
-_MATMUL_DTYPES = (torch.bfloat16,)  # measured; float32's fused kernel is as fast
+_MATMUL_DTYPES = (torch.bfloat16, torch.float32)  # measured; float16 was not (CPUs rarely run it)
 
 
 def _matmul_attention_pays(x: torch.Tensor, heads: int, width: int, training: bool) -> bool:
