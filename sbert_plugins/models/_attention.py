@@ -26,15 +26,15 @@ KEY_BLOCK = 16  # the key axis is padded to a multiple of this (softmax over who
 _MATMUL_DTYPES = (torch.bfloat16, torch.float32)  # measured; float16 was not (CPUs rarely run it)
 
 
-def _matmul_attention_pays(x: torch.Tensor, heads: int, width: int, training: bool) -> bool:
+def _matmul_attention_pays(x: torch.Tensor, training: bool) -> bool:
     """Whether ``matmul_attention`` is the faster (measured) and safe choice for hidden states ``x``
-    (batch x tokens x dims) whose scores have ``width`` keys a row."""
-    if training or x.device.type != "cpu" or x.dtype not in _MATMUL_DTYPES:
+    (batch x tokens x dims), its scores' size apart."""
+    # a traced or exported graph would bake this batch's padding into every later shape (make_fx is
+    # not detected: its graph holds for the shapes it was traced with only)
+    if torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling():
         return False
-    if x.shape[0] * heads * x.shape[1] * width > MATMUL_MAX_SCORES:
-        return False
-    # a traced or exported graph would bake this batch's padding into every later shape
-    return not (torch.jit.is_tracing() or torch.jit.is_scripting() or torch.compiler.is_compiling())
+    # under autocast the scores come out of the linear layers in another dtype than x's
+    return not (training or x.device.type != "cpu" or x.dtype not in _MATMUL_DTYPES or torch.is_autocast_enabled("cpu"))
 
 
 def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool) -> torch.Tensor:
@@ -44,31 +44,50 @@ def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool) ->
     A boolean mask (batch x 1 x 1 x keys) for torch's fused kernel, or for ``matmul_attention`` an
     additive bias in ``x``'s dtype whose key axis is padded to a multiple of ``KEY_BLOCK`` (0 where a
     key is attended to, ``finfo.min`` where it is padding). Built once per forward pass, not per layer.
+
+    A row with no key to attend to gets 0 from torch's fused kernel; here it attends to the padded
+    keys alone (at least one is added for it), whose values are zeros, so it gets 0 too.
     """
     keys = keep.shape[1]
-    width = -(-keys // KEY_BLOCK) * KEY_BLOCK
-    if not _matmul_attention_pays(x, heads, width, training):
+    if not _matmul_attention_pays(x, training):
+        return keep[:, None, None, :].bool()
+    empty = keep.eq(0).all(-1)
+    width = _block(keys + int(empty.any()))
+    if x.shape[0] * heads * x.shape[1] * width > MATMUL_MAX_SCORES:
         return keep[:, None, None, :].bool()
     ignored = F.pad(keep, (0, width - keys)) == 0
+    ignored[:, keys:] &= ~empty[:, None]
     bias = torch.zeros(ignored.shape, dtype=x.dtype, device=x.device)
     return bias.masked_fill_(ignored, torch.finfo(x.dtype).min)[:, None, None, :]
+
+
+def _block(keys: int) -> int:
+    return -(-keys // KEY_BLOCK) * KEY_BLOCK
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor, dropout: float) -> torch.Tensor:
     """Scaled dot-product attention of (batch x heads x tokens x head dims) ``q``, ``k``, ``v``.
 
-    ``mask`` is what ``key_mask`` made: a boolean mask selects torch's fused kernel, a bias the matmuls
-    (which ``key_mask`` only makes where no dropout applies)."""
+    ``mask`` is what ``key_mask`` made: a boolean mask selects torch's fused kernel, a bias the matmuls.
+    ``key_mask`` makes a bias only for an encoder in eval mode; a layer of it put in training mode
+    alone still gets its dropout, from the fused kernel over the padded keys."""
     if mask.dtype == torch.bool:
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
+    if dropout:
+        k, v = _padded(k, v, mask.shape[-1])
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
     return matmul_attention(q, k, v, mask)
+
+
+def _padded(k: torch.Tensor, v: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``k`` and ``v`` with zero keys appended up to ``width``."""
+    padding = width - k.shape[-2]
+    return (F.pad(k, (0, 0, 0, padding)), F.pad(v, (0, 0, 0, padding))) if padding else (k, v)
 
 
 def matmul_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
     """``softmax(q kᵀ / √d + bias) v`` as two batched matmuls; ``bias``'s key axis may be longer than
     ``k``'s (``key_mask`` pads it), and ``k`` and ``v`` are padded with zeros to match."""
-    padding = bias.shape[-1] - k.shape[-2]
-    if padding:
-        k, v = F.pad(k, (0, 0, 0, padding)), F.pad(v, (0, 0, 0, padding))
+    k, v = _padded(k, v, bias.shape[-1])
     scores = torch.matmul(q, k.transpose(-1, -2)).mul_(q.shape[-1] ** -0.5).add_(bias)
     return torch.matmul(scores.softmax(-1), v)

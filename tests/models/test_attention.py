@@ -70,13 +70,35 @@ def test_key_mask_keeps_the_fused_kernel_where_matmuls_were_not_measured_faster(
     assert mask.dtype == torch.bool and torch.equal(mask[:, 0, 0, :], keep.bool())
 
 
-def test_an_all_padding_row_stays_finite():
-    """A row whose every key is padding gets the mean of the values, never NaN (as with transformers'
-    eager attention), so one bad row cannot poison a batch's pooling."""
-    q, k, v = _qkv(2, 2, 4, 8, dtype=torch.bfloat16)
-    keep = torch.tensor([[1, 1, 1, 0], [0, 0, 0, 0]])
-    out = attention(q, k, v, key_mask(keep, q[:, 0], 2, training=False), 0.0)
-    assert bool(torch.isfinite(out).all())
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+@pytest.mark.parametrize("tokens", [4, 16])  # 16: a whole block, so a padded key is added for the empty row
+def test_a_row_with_no_key_to_attend_to_gets_zeros_as_from_the_fused_kernel(dtype, tokens):
+    q, k, v = _qkv(3, 2, tokens, 8, dtype=dtype)
+    keep = torch.ones(3, tokens, dtype=torch.long)
+    keep[1] = 0
+    keep[2, tokens // 2 :] = 0
+    bias = key_mask(keep, q[:, 0], 2, training=False)
+    assert bias.dtype == dtype
+    got = attention(q, k, v, bias, 0.0)
+    want = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :].bool())
+    assert bool((got[1] == 0).all()) and bool((want[1] == 0).all())
+    assert (got.float() - want.float()).abs().max() < (1e-6 if dtype == torch.float32 else 0.05)
+
+
+def test_autocast_keeps_the_fused_kernel():
+    """Under autocast the linear layers hand attention another dtype than the hidden states'."""
+    keep = _keep(3, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mask = key_mask(keep, torch.zeros(3, 8, 8), 4, training=False)
+    assert mask.dtype == torch.bool
+
+
+def test_a_layer_training_alone_still_gets_its_dropout():
+    q, k, v = _qkv(3, 2, 8, 8)
+    bias = key_mask(_keep(3, 8), q[:, 0], 2, training=False)  # the encoder is in eval mode
+    torch.manual_seed(0)
+    dropped = attention(q, k, v, bias, 0.5)
+    assert not torch.allclose(dropped, attention(q, k, v, bias, 0.0))
 
 
 def _bert_folder(tmp_path):
