@@ -6,9 +6,10 @@ sentences took 27 % of the whole bf16 encode in the profile, while their FLOPs a
 batched matmuls around one softmax do the same work faster. Measured on an AMD EPYC with AVX512-BF16,
 whole encodes alternating in one process, bf16: +11-16 % sentences/s on STSb sentences, +3-12 % on
 texts of 60-170 tokens, level at 250; float32, where the fused kernel uses MKL's small matmuls and
-loses less: +1-7 %. float16, training (dropout), GPUs, tracing and export keep the fused kernel, and
-so does any call whose scores would exceed ``MATMUL_MAX_SCORES`` (the fused kernel never holds them
-all; the encode loop's token bound keeps its batches far below).
+loses less: +1-7 % (level with every library held to AVX2 kernels). float16, autocast, training
+(dropout), GPUs, tracing and export keep the fused kernel, and so does any call whose scores would
+exceed ``MATMUL_MAX_SCORES`` (the fused kernel never holds them all; the encode loop's token bound
+keeps its batches far below).
 
 The key axis is padded to a multiple of ``KEY_BLOCK``: torch's softmax runs rows of such lengths about
 twice as fast as rows of 20 or 13. Padded keys get the additive bias ``finfo.min`` (as transformers'
