@@ -72,12 +72,11 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Ten
     ``mask`` is what ``key_mask`` made: a boolean mask selects torch's fused kernel, a bias the matmuls.
     ``key_mask`` makes a bias only for an encoder in eval mode; a layer of it put in training mode
     alone still gets its dropout, from the fused kernel over the padded keys."""
-    if mask.dtype == torch.bool:
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-    if dropout:
+    if mask.dtype != torch.bool:
+        if not dropout:
+            return matmul_attention(q, k, v, mask)
         k, v = _padded(k, v, mask.shape[-1])
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
-    return matmul_attention(q, k, v, mask)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout)
 
 
 def _padded(k: torch.Tensor, v: torch.Tensor, width: int) -> tuple[torch.Tensor, torch.Tensor]:

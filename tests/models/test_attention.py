@@ -1,10 +1,12 @@
 """The encoder's two attention paths: the matmul path equals torch's fused kernel, padded keys and all,
-and is chosen only where it was measured faster (bf16 on CPU, short inputs, inference)."""
+and is chosen only where it was measured faster (CPU inference in bf16 or float32, scores within the
+budget), whichever dtype ``auto`` picks."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -27,15 +29,27 @@ def _keep(batch, tokens, seed=1):
     return (torch.arange(tokens)[None, :] < lengths[:, None]).long()
 
 
+@pytest.fixture
+def fused_calls(monkeypatch):
+    """How often torch's fused kernel ran."""
+    calls = []
+    real = F.scaled_dot_product_attention
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_attention.F, "scaled_dot_product_attention", counted)
+    return calls
+
+
 @pytest.mark.parametrize("tokens", [1, 5, 16, 20, 33, 64])
 def test_matmul_attention_equals_the_fused_kernel(tokens):
     q, k, v = _qkv(6, 4, tokens, 8, dtype=torch.float64)
     keep = _keep(6, tokens)
     want = F.scaled_dot_product_attention(q, k, v, attn_mask=keep[:, None, None, :].bool())
-    width = -(-tokens // KEY_BLOCK) * KEY_BLOCK
-    bias = torch.zeros(6, 1, 1, width, dtype=q.dtype)
-    bias[..., :tokens].masked_fill_(keep[:, None, None, :] == 0, torch.finfo(q.dtype).min)
-    bias[..., tokens:] = torch.finfo(q.dtype).min
+    bias = key_mask(keep, torch.zeros(6, tokens, 8), 4, training=False).double()  # float32's min: weight 0 still
+    assert bias.shape[-1] == -(-tokens // KEY_BLOCK) * KEY_BLOCK
     got = matmul_attention(q, k, v, bias)
     assert got.shape == want.shape
     assert torch.allclose(got, want, atol=1e-12)
@@ -112,7 +126,7 @@ def _bert_folder(tmp_path):
     return json.loads((tmp_path / "config.json").read_text())
 
 
-def test_bf16_encoder_takes_the_matmul_path_and_agrees_with_float32(tmp_path, monkeypatch):
+def test_bf16_encoder_takes_the_matmul_path_and_agrees_with_float32(tmp_path, fused_calls):
     config = _bert_folder(tmp_path)
     model = load_bert(tmp_path, config)
     assert model is not None
@@ -121,19 +135,31 @@ def test_bf16_encoder_takes_the_matmul_path_and_agrees_with_float32(tmp_path, mo
     keep = _keep(4, 21)
     with torch.inference_mode():
         want = model(input_ids=ids, attention_mask=keep).last_hidden_state
-        fused = []
-        real = F.scaled_dot_product_attention
-
-        def counted(*args, **kwargs):
-            fused.append(1)
-            return real(*args, **kwargs)
-
-        monkeypatch.setattr(_attention.F, "scaled_dot_product_attention", counted)
+        fused_calls.clear()
         got = model.to(torch.bfloat16)(input_ids=ids, attention_mask=keep).last_hidden_state.float()
-    assert fused == []  # every layer took the matmuls
+    assert fused_calls == []  # every layer took the matmuls
     rows = keep.bool()
     cosine = F.cosine_similarity(got[rows], want[rows], dim=-1)
     assert float(cosine.min()) > 0.999
+
+
+@pytest.mark.parametrize("auto", ["float32", "bfloat16"])  # an AVX2 CPU's answer, and an AMX / AVX512-BF16 one's
+def test_an_encoder_with_dtype_auto_takes_the_matmuls_whatever_auto_picks(
+    tiny_model_dir, monkeypatch, auto, fused_calls
+):
+    from sbert_plugins import SentenceEncoder
+
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_DTYPE", auto)  # the probe's answer on that kind of CPU
+    encoder = SentenceEncoder(tiny_model_dir, device="cpu")
+    assert encoder.dtype_name == auto
+    texts = ["a short one", "a somewhat longer sentence about a dog", "x", "the cat sat on the mat"]
+    got = encoder.encode(texts)
+    assert fused_calls == []
+    monkeypatch.setattr(_attention, "_matmul_attention_pays", lambda x, training: False)
+    want = encoder.encode(texts)
+    assert len(fused_calls) > 0
+    cosine = (got * want).sum(1) / (np.linalg.norm(got, axis=1) * np.linalg.norm(want, axis=1))
+    assert float(cosine.min()) > (0.999999 if auto == "float32" else 0.999)
 
 
 def test_the_score_budget_is_inclusive_and_holds_the_encode_loops_largest_cpu_batch(monkeypatch):
