@@ -118,6 +118,12 @@ def check_revision(value: Any) -> str | None:
     return value
 
 
+def check_compile(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise _fail("compile", value, "use True (torch.compile the model for inference) or False")
+    return value
+
+
 def check_truncate_dim(value: Any) -> int | None:
     return _optional_int("truncate_dim", value, 1, "use None (the model's own) or an int >= 1 (dimensions to keep)")
 
@@ -176,6 +182,12 @@ class EncodeOptions:
         None,
         "keep the first N dims (Matryoshka models); None = the model's own truncate_dim, if any",
         check_truncate_dim,
+    )
+
+    compile: bool = _option(
+        False,
+        "torch.compile the model for inference: bf16 +4-8 % on CPU here, after ~40 s (~8 s once cached on disk)",
+        check_compile,
     )
 
     def __post_init__(self) -> None:

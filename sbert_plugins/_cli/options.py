@@ -49,7 +49,7 @@ def add_encode_options(parser: argparse.ArgumentParser, **defaults: Any) -> None
     for name, option in OPTIONS.items():
         flag = "--" + name.replace("_", "-")
         default = defaults.get(name, option.default)
-        if name == "normalize":
+        if declared[name].startswith("bool"):
             group.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=option.help)
         elif declared[name].startswith("int"):
             group.add_argument(flag, type=shared_check(name, int), default=default, help=option.help)

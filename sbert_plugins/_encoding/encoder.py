@@ -24,7 +24,7 @@ from .._loading.names import resolve_model
 from .._loading.plugin_functions import Chunker, chunker_function, make_pooling
 from .._loading.st_config import read_model_settings
 from ..models import Normalize, Pooling, StaticEmbedding, Transformer, use_onednn_linear
-from .encode_loop import embed_texts
+from .encode_loop import embed_ids, embed_texts
 from .precision import TORCH_DTYPES, linear_kernel, resolve_device, resolve_dtype
 
 _PROGRESS_MIN = 2000
@@ -93,6 +93,11 @@ class SentenceEncoder(nn.Sequential):
         self.long_texts = options.long_texts
         self.chunker = options.chunker
         self.eval()
+        if options.compile:
+            self.transformer.compile_model()
+            # compile now, on two short texts (one graph serves every batch of two or more): the wait and
+            # any compiler error come with the load, not inside a caller's first large encode
+            embed_ids(self, self.transformer.token_ids(["compile", "warm up"]), 2, False)
 
     # -- structure ---------------------------------------------------------
     @property

@@ -38,7 +38,7 @@ def _matmul_attention_pays(x: torch.Tensor, training: bool) -> bool:
     return not (training or x.device.type != "cpu" or x.dtype not in _MATMUL_DTYPES or torch.is_autocast_enabled("cpu"))
 
 
-def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool) -> torch.Tensor:
+def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool, spare_key: bool = False) -> torch.Tensor:
     """What every layer's attention over ``heads`` heads gets for ``keep`` (batch x keys, nonzero =
     attend to that key).
 
@@ -47,13 +47,15 @@ def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool) ->
     key is attended to, ``finfo.min`` where it is padding). Built once per forward pass, not per layer.
 
     A row with no key to attend to gets 0 from torch's fused kernel; here it attends to the padded
-    keys alone (at least one is added for it), whose values are zeros, so it gets 0 too.
+    keys alone (at least one is added for it), whose values are zeros, so it gets 0 too. ``spare_key``
+    adds one padded key always: a compiled graph then never meets a batch whose keys need no padding
+    (which would compile a second graph for it).
     """
     keys = keep.shape[1]
     if not _matmul_attention_pays(x, training):
         return keep[:, None, None, :].bool()
     empty = keep.eq(0).all(-1)
-    width = _block(keys + int(empty.any()))
+    width = _block(keys + int(spare_key or bool(empty.any())))
     if x.shape[0] * heads * x.shape[1] * width > MATMUL_MAX_SCORES:
         return keep[:, None, None, :].bool()
     ignored = F.pad(keep, (0, width - keys)) == 0

@@ -11,6 +11,7 @@ float rounding (tests compare them on random and real checkpoints).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -20,6 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._attention import attention, key_mask
+from ._compiled import compile_inference, runs_compiled
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 _PLAIN = {"position_embedding_type": ("absolute", None), "hidden_act": ("gelu",), "is_decoder": (False, None)}
@@ -115,9 +117,17 @@ class _Layers(nn.Module):
         super().__init__()
         self.layer = nn.ModuleList(_Layer(c) for _ in range(c.num_hidden_layers))
 
+    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        for layer in self.layer:
+            x = layer(x, mask)
+        return x
+
 
 class BertEncoder(nn.Module):
     """``BertModel`` without its pooler: ``forward(...)`` returns an object with ``last_hidden_state``."""
+
+    compiled = False  # compile_layers() turns it on
+    _compiled_layers: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, config: dict[str, Any]) -> None:
         super().__init__()
@@ -137,11 +147,27 @@ class BertEncoder(nn.Module):
     ) -> SimpleNamespace:
         x = self.embeddings(input_ids, token_type_ids)
         keep = torch.ones_like(input_ids) if attention_mask is None else attention_mask
+        graph = self.compiled and runs_compiled(self.training, x.shape[0])
         # keys that are padding are never attended to
-        mask = key_mask(keep, x, self.config.num_attention_heads, self.training)
-        for layer in self.encoder.layer:
-            x = layer(x, mask)
+        mask = key_mask(keep, x, self.config.num_attention_heads, self.training, spare_key=graph)
+        x = self._layers()(x, mask) if graph else self.encoder(x, mask)
         return SimpleNamespace(last_hidden_state=x)
+
+    def compile_layers(self, on: bool = True) -> None:
+        """Run inference through the layer stack compiled by ``torch.compile``, or not (``_compiled.py``).
+
+        The attention mask is built before the compiled layers, eagerly, with a padded key always
+        (``key_mask``'s ``spare_key``), so every batch of two texts or more meets the same graph."""
+        self.compiled, self._compiled_layers = on, None
+
+    def _layers(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        if self._compiled_layers is None:
+            self._compiled_layers = compile_inference(self.encoder.forward)
+        return self._compiled_layers
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a compiled function belongs to this object's layers: a copy or an unpickled one compiles its own
+        return {**super().__getstate__(), "_compiled_layers": None}
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings

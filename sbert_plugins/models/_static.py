@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._base.errors import ConfigError
 from ._transformer import Transformer
 
 UNBOUNDED = 1 << 30  # no max_seq_length: every token of a text counts
@@ -45,6 +46,13 @@ class StaticEmbedding(Transformer):
     @property
     def dimension(self) -> int:
         return int(self.embedding.embedding_dim)
+
+    def compile_model(self, on: bool = True) -> None:
+        if on:
+            raise ConfigError(
+                "compile=True: a StaticEmbedding model looks its vectors up and averages them, so there is no "
+                "network to compile; use compile=False"
+            )
 
     def token_ids(self, texts: Sequence[str]) -> list[list[int]]:
         return [e.ids for e in self.static_tokenizer.encode_batch(list(texts), add_special_tokens=False)]

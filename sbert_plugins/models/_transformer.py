@@ -6,7 +6,7 @@ import contextlib
 import json
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._bert import BertEncoder
+from ._compiled import compile_inference, runs_compiled
 from ._fast_tokenizer import IDS_ONLY
 
 ST_CONFIG = "sentence_bert_config.json"
@@ -52,6 +54,9 @@ def hf_progress_bars_off() -> Iterator[None]:
 
 class Transformer(nn.Module):
     """Wraps a transformers model + tokenizer; fills ``features['token_embeddings']`` (float32)."""
+
+    compiled = False  # compile_model() turns it on (for models other than the plain BERT encoder)
+    _compiled_forward: Callable[..., Any] | None = None
 
     def __init__(
         self, model: nn.Module, tokenizer: Any, max_seq_length: int | None = None, do_lower_case: bool = False
@@ -138,9 +143,28 @@ class Transformer(nn.Module):
         ids = [self.truncate(i) for i in self.token_ids(texts)]
         return self.collate(ids, torch.device(device))
 
+    def compile_model(self, on: bool = True) -> None:
+        """Run inference through the model compiled by ``torch.compile``, or not (``_compiled.py``): the
+        plain BERT encoder compiles its layer stack, any other model its whole forward."""
+        if isinstance(self.auto_model, BertEncoder):
+            self.auto_model.compile_layers(on)
+        else:
+            self.compiled, self._compiled_forward = on, None
+
+    def _model_call(self, batch: int) -> Callable[..., Any]:
+        if not (self.compiled and runs_compiled(self.training, batch)):
+            return self.auto_model
+        if self._compiled_forward is None:
+            self._compiled_forward = compile_inference(self.auto_model.forward)
+        return self._compiled_forward
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a compiled function belongs to this object's model: a copy or an unpickled one compiles its own
+        return {**super().__getstate__(), "_compiled_forward": None}
+
     def forward(self, features: dict[str, Any]) -> dict[str, Any]:
         inputs = {k: features[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in features}
-        output = self.auto_model(**inputs, return_dict=True)
+        output = self._model_call(len(inputs["input_ids"]))(**inputs, return_dict=True)
         # Pool in float32 even when the transformer runs in bf16/fp16: sums over
         # hundreds of tokens lose too much precision in 16 bits.
         features["token_embeddings"] = output.last_hidden_state.float()

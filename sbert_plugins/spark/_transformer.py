@@ -1,11 +1,12 @@
 """``SBERTEmbedder``: a Spark ML ``Transformer`` from a text column to embeddings.
 
 Its params are the shared encode options in Spark's camelCase (``model``, ``pooling``,
-``normalize``, ``batchSize``, ``dtype``, ``device``, ``longTexts``, ``chunker``, ``maxSeqLength``)
-plus ``inputCol``, ``outputCol``, ``onInvalid`` and ``outputType`` (``array`` → ``array<float>``,
-``vector`` → a Spark ML vector for the ``pyspark.ml`` estimators). It is saved with the pipeline by
-``DefaultParamsWritable`` (params only, never the weights: the model name or folder must resolve on
-the executors) and loaded by class path, so keep using ``sbert_plugins.spark.SBERTEmbedder``.
+``normalize``, ``batchSize``, ``dtype``, ``device``, ``longTexts``, ``chunker``, ``maxSeqLength``,
+``revision``, ``truncateDim``, ``compile``) plus ``inputCol``, ``outputCol``, ``onInvalid`` and
+``outputType`` (``array`` → ``array<float>``, ``vector`` → a Spark ML vector for the ``pyspark.ml``
+estimators). It is saved with the pipeline by ``DefaultParamsWritable`` (params only, never the
+weights: the model name or folder must resolve on the executors) and loaded by class path, so keep
+using ``sbert_plugins.spark.SBERTEmbedder``.
 """
 
 from __future__ import annotations
