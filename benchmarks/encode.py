@@ -5,6 +5,9 @@ where the `bench` extra installed them (benchmarks/_onnx.py; --no-onnx skips the
 
 Each configuration runs in its own subprocess (the best of --repeat timed passes, default 3): oneDNN's
 ISA choice is per process (see sbert_plugins/_base/cpu.py), and a fresh process keeps runs independent.
+Configurations ending in ``:compile`` load with ``compile=True``; their load time (the compile, from
+inductor's disk cache where an earlier process left it) is printed beside them. Point
+``TORCHINDUCTOR_CACHE_DIR`` at an empty folder to time a first compile.
 
     python benchmarks/encode.py [--n 3000] [--model all-MiniLM-L6-v2]
 """
@@ -39,7 +42,9 @@ elif cfg["kind"] == "st":
     enc = lambda t: model.encode(t, batch_size=cfg.get("batch_size", 32))
 else:
     from sbert_plugins import SentenceEncoder, evaluate_sts
-    model = SentenceEncoder(cfg["model"], device="cpu", dtype=cfg["dtype"])
+    start = time.perf_counter()
+    model = SentenceEncoder(cfg["model"], device="cpu", dtype=cfg["dtype"], compile=cfg.get("compile", False))
+    load = time.perf_counter() - start
     enc = lambda t: model.encode(t, batch_size=cfg["batch_size"])
 enc(texts[:64])
 elapsed = float("inf")
@@ -49,6 +54,8 @@ out = {"rate": len(texts) / elapsed, "threads": torch.get_num_threads()}
 np.save(cfg["save"], vectors)
 if cfg["kind"] != "st":
     out["stsb"] = evaluate_sts(model, "stsb").spearman
+if cfg["kind"] == "ours":
+    out["load"] = load
 print(json.dumps(out))
 """
 
@@ -73,7 +80,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=3000)
     parser.add_argument("--model", default="all-MiniLM-L6-v2")
-    parser.add_argument("--configs", nargs="+", default=["float32:32", "float32:64", "bfloat16:64", "bfloat16:128"])
+    parser.add_argument(
+        "--configs",
+        nargs="+",
+        default=[
+            "float32:32",
+            "float32:64",
+            "bfloat16:64",
+            "bfloat16:128",
+            "float32:64:compile",
+            "bfloat16:64:compile",
+        ],
+        help="dtype:batch, or dtype:batch:compile for compile=True (its load, compile included, is printed)",
+    )
     parser.add_argument("--st-bf16-batches", nargs="*", type=int, default=[32, 64, 128])
     parser.add_argument("--plot", default=None, help="write sentences/s per configuration to this PNG")
     parser.add_argument("--repeat", type=int, default=3, help="timed passes per configuration; the best counts")
@@ -95,19 +114,21 @@ def main() -> None:
             best_bf16 = max(best_bf16, st["rate"])
             rates[f"ST bfloat16:{batch}"] = st["rate"]
             print(f"sentence-transformers bf16 (batch {batch}): {st['rate']:.1f} sentences/s")
-    print(f"{'dtype:batch':<14}{'sent/s':>9}{'x ST':>7}{'x ST same dtype':>16}{'min cos':>9}{'STSb':>8}")
+    print(f"{'dtype:batch':<22}{'sent/s':>9}{'x ST':>7}{'x ST same dtype':>16}{'min cos':>9}{'STSb':>8}{'load s':>8}")
     for item in args.configs:
-        dtype, batch = item.split(":")
-        res = run(args, {"kind": "ours", "dtype": dtype, "batch_size": int(batch), "save": "/tmp/_bench_ours.npy"})
+        dtype, batch, *compiled = item.split(":")
+        cfg = {"kind": "ours", "dtype": dtype, "batch_size": int(batch), "compile": compiled == ["compile"]}
+        res = run(args, {**cfg, "save": "/tmp/_bench_ours.npy"})
         if "error" in res:
-            print(f"{item:<14} failed: {res['error']}")
+            print(f"{item:<22} failed: {res['error']}")
             continue
         cos = min_cos("/tmp/_bench_ours.npy", reference)
         rates[f"ours {item}"] = res["rate"]
         same = base["rate"] if dtype == "float32" else best_bf16
         ratio = f"{res['rate'] / same:.2f}" if same else "-"
         print(
-            f"{item:<14}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos:>9.5f}{res['stsb']:>8.2f}"
+            f"{item:<22}{res['rate']:>9.1f}{res['rate'] / base['rate']:>7.2f}{ratio:>16}{cos:>9.5f}{res['stsb']:>8.2f}"
+            f"{res['load']:>8.1f}"
         )
     if not args.no_onnx:
         onnx_rows(args, reference, rates)
@@ -150,11 +171,11 @@ def onnx_rows(args: argparse.Namespace, reference, rates: dict) -> None:
         cfg = {"kind": "onnx", "runtime": runtime, "path": path, "batch_size": 64, "save": "/tmp/_bench_onnx.npy"}
         res = run(args, cfg)
         if "error" in res:
-            print(f"{label:<14} failed: {res['error']}")
+            print(f"{label:<22} failed: {res['error']}")
             continue
         cos = min_cos("/tmp/_bench_onnx.npy", reference)
         rates[f"{label}:64"] = res["rate"]
-        print(f"{label:<14}{res['rate']:>9.1f}{'':>7}{'':>16}{cos:>9.5f}{res['stsb']:>8.2f}")
+        print(f"{label:<22}{res['rate']:>9.1f}{'':>7}{'':>16}{cos:>9.5f}{res['stsb']:>8.2f}")
 
 
 def plot_rates(rates: dict, path: str, title: str) -> None:

@@ -186,7 +186,7 @@ class EncodeOptions:
 
     compile: bool = _option(
         False,
-        "torch.compile the model for inference: bf16 +4-8 % on CPU here, after ~40 s (~8 s once cached on disk)",
+        "torch.compile the model for inference: faster in bf16, after a compile at load (~40 s the first time)",
         check_compile,
     )
 

@@ -90,3 +90,19 @@ def test_bench_runs_fp32_then_bf16_in_one_process(tiny_model_dir, data_dir):
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "float32" in done.stdout and "bfloat16" in done.stdout
+
+
+def test_every_command_prints_its_help_with_every_encode_option(capsys):
+    """Help texts go through %-formatting: a stray '%' in an option's help would crash ``--help``."""
+    from sbert_plugins import OPTIONS
+    from sbert_plugins._cli.main import build_parser
+
+    commands = build_parser()._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, command in commands.items():
+        with pytest.raises(SystemExit) as done:
+            main([name, "--help"])
+        assert done.value.code == 0, name
+        text = capsys.readouterr().out
+        if any(a.dest == "dtype" for a in command._actions):  # the commands that take the encode options
+            assert all("--" + option.replace("_", "-") in text for option in OPTIONS), name
+    assert main(["encode", "x", "--compile", "--model", "unused-missing"]) == 1  # the flag parses
