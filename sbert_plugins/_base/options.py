@@ -186,7 +186,7 @@ class EncodeOptions:
 
     compile: bool = _option(
         False,
-        "torch.compile the model for inference: faster in bf16, after a compile at load (~40 s the first time)",
+        "torch.compile the model for inference: faster in bf16, after a compile at load (~30 s the first time)",
         check_compile,
     )
 

@@ -157,7 +157,7 @@ class BertEncoder(nn.Module):
         """Run inference through the layer stack compiled by ``torch.compile``, or not (``_compiled.py``).
 
         The attention mask is built before the compiled layers, eagerly, with a padded key always
-        (``key_mask``'s ``spare_key``), so every batch of two texts or more meets the same graph."""
+        (``key_mask``'s ``spare_key``), so every batch of two texts or more in one dtype meets the same graph."""
         self.compiled, self._compiled_layers = on, None
 
     def _layers(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:

@@ -46,9 +46,10 @@ def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(p
     real = bert._compiled_layers
     monkeypatch.setattr(bert, "_compiled_layers", lambda x, mask: calls.append((x.shape, mask)) or real(x, mask))
     texts, before = _texts(compiled), _graphs()
-    for batch in (2, 3, 4, 11):
-        np.testing.assert_allclose(compiled.encode(texts, batch), eager.encode(texts, batch), atol=2e-6)
-    assert compiled.encode(texts[0]).shape == (32,)  # one text: eager, no graph for size 1
+    with torch.compiler.set_stance("fail_on_recompile"):  # a batch shape that needs a second graph fails
+        for batch in (2, 3, 4, 11):
+            np.testing.assert_allclose(compiled.encode(texts, batch), eager.encode(texts, batch), atol=2e-6)
+        assert compiled.encode(texts[0]).shape == (32,)  # one text: eager, no graph for size 1
     assert _graphs() == before, "a batch shape compiled a second graph"
     # 11 texts in batches of 2, 3, 4, 11: 5 + 4 + 3 + 1 of two texts or more (the last of 2 has one)
     assert len(calls) == 13 and all(shape[0] >= 2 for shape, _ in calls)
@@ -56,6 +57,19 @@ def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(p
     assert all(mask.dtype == torch.float32 for _, mask in calls)
     widths = {(shape[1], mask.shape[-1]) for shape, mask in calls}
     assert (16, 32) in widths and all(w > t and w % 16 == 0 for t, w in widths)
+
+
+def test_only_inference_mode_runs_compiled(pair, monkeypatch):
+    """``no_grad`` or grad-enabled calls (an evaluator, a saliency map) would each compile one more graph."""
+    eager, compiled = pair
+    bert = compiled.transformer.auto_model
+    monkeypatch.setattr(bert, "_layers", lambda: pytest.fail("a call outside inference mode ran compiled"))
+    features = compiled.transformer.tokenize(["a man plays", "the dog runs in the park"])
+    with torch.no_grad():
+        out = compiled.forward_features(dict(features))["sentence_embedding"]
+    grad = compiled.forward_features(dict(features))["sentence_embedding"]
+    torch.testing.assert_close(out, grad.detach())
+    np.testing.assert_allclose(out.numpy(), eager.encode(["a man plays", "the dog runs in the park"]), atol=2e-6)
 
 
 def test_training_runs_eager_and_gradients_flow(pair, monkeypatch):
@@ -80,6 +94,8 @@ def test_a_copy_and_an_unpickled_encoder_compile_their_own_layers(pair):
             bert.encoder.layer[0].intermediate.dense.weight.mul_(2.0)  # its own weights, not the original's
         vectors = other.encode(texts, 4)
         assert bert._compiled_layers is not None
+        bert.compiled = False  # the same object, eager: the compiled graph used this object's weights
+        np.testing.assert_allclose(vectors, other.encode(texts, 4), atol=2e-6)
         assert not np.allclose(vectors, eager.encode(texts, 4), atol=1e-3)
     np.testing.assert_allclose(compiled.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
 
@@ -116,14 +132,30 @@ def test_compile_option_is_checked_and_a_static_model_has_nothing_to_compile():
         SentenceEncoder(modules=[static], device="cpu", compile=True)
 
 
-def test_a_compiler_failure_is_a_config_error_naming_the_option(tiny_model_dir, monkeypatch):
+def test_a_compiler_failure_is_a_config_error_naming_the_option(tiny_model_dir):
     import torch._inductor.config as inductor
 
-    monkeypatch.setattr(inductor.cpp, "cxx", ("/nonexistent/c++",))
-    monkeypatch.setattr(inductor, "fx_graph_cache", False)  # a cached kernel would need no compiler
-    torch._dynamo.reset()  # and neither would the graph compiled for the other tests
+    torch._dynamo.reset()  # the graph compiled for the other tests would need no compiler
+    # torch's own patch (pytest's monkeypatch deletes a torch config entry on undo); without the disk cache,
+    # since a cached kernel would need no compiler either
+    broken = inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False})
     try:
-        with pytest.raises(ConfigError, match=r"compile=True: torch.compile failed .*C\+\+ compiler.*compile=False"):
+        with broken, pytest.raises(ConfigError, match=r"compile=True: torch.compile failed .*C\+\+ compiler.*"):
             SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    finally:
+        torch._dynamo.reset()
+
+
+def test_past_the_graph_limit_an_encode_fails_instead_of_running_eagerly(tiny_model_dir, monkeypatch):
+    """torch runs a function eagerly, without a word, past its recompile limit; here that is an error."""
+    from sbert_plugins.models import _compiled
+
+    encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    monkeypatch.setattr(_compiled, "RECOMPILE_LIMIT", 1)  # the float32 graph is the one allowed
+    encoder.encode(["a man plays", "a dog"])
+    encoder.set_dtype("bfloat16")  # a second dtype is a second graph
+    try:
+        with pytest.raises(ConfigError, match="compile=True: this process already holds 1 compiled graphs"):
+            encoder.encode(["a man plays", "a dog"])
     finally:
         torch._dynamo.reset()
