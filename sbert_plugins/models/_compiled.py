@@ -9,7 +9,8 @@ text (a graph would specialise for size 1, so a second compile) and callers that
 themselves run the eager code.
 
 Measured on an AMD EPYC with AVX512-BF16 (MiniLM, whole encodes alternating in one process): bf16 +6-11 %
-sentences/s on short sentences, +19 % on ~100 tokens; float32 level (there the eager linear layers
+sentences/s on short sentences in three runs of five (level and +19 % in the others: the machine is
+noisy), +19 % on ~100 tokens; float32 level (there the eager linear layers
 already run through oneDNN). The first compile on a machine took 28-41 s; inductor keeps what it built on
 disk (``TORCHINDUCTOR_CACHE_DIR``, by default ``torchinductor_<user>`` in the temp folder), and a later
 process paid ~9 s, for tracing.
