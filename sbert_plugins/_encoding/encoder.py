@@ -14,7 +14,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._base.cpu import machine_key
 from .._base.errors import ConfigError, ModelLoadError
+from .._base.files import cache_dir
 from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
 from .._base.quantization import PRECISIONS, quantize_embeddings
 from .._base.validation import validate_texts
@@ -23,7 +25,7 @@ from .._loading.folders import folder_fingerprint, load_modules
 from .._loading.names import resolve_model
 from .._loading.plugin_functions import Chunker, chunker_function, make_pooling
 from .._loading.st_config import read_model_settings
-from ..models import Normalize, Pooling, StaticEmbedding, Transformer, use_onednn_linear
+from ..models import BertEncoder, Normalize, Pooling, StaticEmbedding, Transformer, use_onednn_linear
 from .encode_loop import embed_ids, embed_texts
 from .precision import TORCH_DTYPES, linear_kernel, resolve_device, resolve_dtype
 
@@ -94,10 +96,24 @@ class SentenceEncoder(nn.Sequential):
         self.chunker = options.chunker
         self.eval()
         if options.compile:
-            self.transformer.compile_model()
+            self.transformer.compile_model(True, self._compiled_package())
             # compile now, on two short texts (one graph serves every batch of two or more): the wait and
             # any compiler error come with the load, not inside a caller's first large encode
             embed_ids(self, self.transformer.token_ids(["compile", "warm up"]), 2, False)
+
+    def _compiled_package(self) -> Path | None:
+        """Where the layers compiled ahead of time are kept: CPU, a plain BERT encoder, weights as loaded
+        from the folder (the package holds a copy of them), keyed by them, the dtype, the machine and the
+        versions; None where ``torch.compile`` compiles in the process instead."""
+        if self.folder is None or self.device.type != "cpu" or not isinstance(self.transformer.auto_model, BertEncoder):
+            return None
+        facts = f"{self.fingerprint}|{self.dtype_name}|{machine_key(isa_cap=False)}|{__version__}"
+        return cache_dir() / "compiled" / f"{hashlib.blake2b(facts.encode(), digest_size=8).hexdigest()}.pt2"
+
+    def _recompile(self) -> None:
+        """After a change of weights or dtype: a compiled encoder compiles again, from its new package."""
+        if self.options.compile and not isinstance(self.transformer, StaticEmbedding):
+            self.transformer.compile_model(True, self._compiled_package())
 
     # -- structure ---------------------------------------------------------
     @property
@@ -165,6 +181,7 @@ class SentenceEncoder(nn.Sequential):
             dtype = "float32"  # a table is looked up and averaged, not multiplied: 16 bits would only lose digits
         self.transformer.auto_model.to(TORCH_DTYPES[dtype])
         self.dtype_name = dtype
+        self._recompile()
 
     def _set_normalize(self, on: bool) -> None:
         if on and not self.normalize:
@@ -200,8 +217,10 @@ class SentenceEncoder(nn.Sequential):
         return folder.name if folder is not None and folder.parent.name == "snapshots" else None
 
     def mark_modified(self) -> None:
-        """Call after changing weights (training) so the fingerprint is recomputed."""
+        """Call after changing weights (training) so the fingerprint is recomputed (and a compiled encoder
+        compiles the changed weights, not a package of the old ones)."""
         self.folder, self._fingerprint = None, None
+        self._recompile()
 
     def contract(self) -> dict[str, Any]:
         """What a stored vector depends on; vector stores check it before use."""

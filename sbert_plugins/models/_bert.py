@@ -20,8 +20,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._attention import attention, key_mask
-from ._compiled import compile_inference, runs_compiled
+from ._attention import KEY_BLOCK, attention, key_mask
+from ._compiled import compile_inference, packaged_inference, runs_compiled
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 _PLAIN = {"position_embedding_type": ("absolute", None), "hidden_act": ("gelu",), "is_decoder": (False, None)}
@@ -127,6 +127,7 @@ class BertEncoder(nn.Module):
     """``BertModel`` without its pooler: ``forward(...)`` returns an object with ``last_hidden_state``."""
 
     compiled = False  # compile_layers() turns it on
+    _package: Path | None = None  # where the layers compiled ahead of time are kept (CPU)
     _compiled_layers: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -147,23 +148,39 @@ class BertEncoder(nn.Module):
     ) -> SimpleNamespace:
         x = self.embeddings(input_ids, token_type_ids)
         keep = torch.ones_like(input_ids) if attention_mask is None else attention_mask
-        graph = self.compiled and runs_compiled(self.training, x.shape[0])
+        graph = self.compiled and runs_compiled(self.training, x.shape[0]) and x.shape[1] > 1
         # keys that are padding are never attended to
         mask = key_mask(keep, x, self.config.num_attention_heads, self.training, spare_key=graph)
-        x = self._layers()(x, mask) if graph else self.encoder(x, mask)
+        x = self._layers(x, mask)(x, mask) if graph else self.encoder(x, mask)
         return SimpleNamespace(last_hidden_state=x)
 
-    def compile_layers(self, on: bool = True) -> None:
-        """Run inference through the layer stack compiled by ``torch.compile``, or not (``_compiled.py``).
+    def compile_layers(self, on: bool = True, package: Path | None = None) -> None:
+        """Run inference through the compiled layer stack, or not (``_compiled.py``).
 
         The attention mask is built before the compiled layers, eagerly, with a padded key always
-        (``key_mask``'s ``spare_key``), so every batch of two texts or more in one dtype meets the same graph."""
-        self.compiled, self._compiled_layers = on, None
+        (``key_mask``'s ``spare_key``), so every batch of two texts or more in one dtype meets the same
+        graph. On CPU with a ``package`` path (its name keyed by these weights, as loaded), the layers are
+        compiled ahead of time and kept there, so a later process loads them without compiling; else
+        ``torch.compile`` compiles them in this process (from inductor's disk cache where it can)."""
+        self.compiled, self._compiled_layers, self._package = on, None, package
 
-    def _layers(self) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    def _layers(self, x: torch.Tensor, mask: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
         if self._compiled_layers is None:
-            self._compiled_layers = compile_inference(self.encoder.forward)
+            if self._package is not None and x.device.type == "cpu" and mask.dtype != torch.bool:
+                self._compiled_layers = packaged_inference(self.encoder, (x, mask), self._dynamic(), self._package)
+            else:
+                self._compiled_layers = compile_inference(self.encoder.forward)
         return self._compiled_layers
+
+    def _dynamic(self) -> tuple[dict[int, Any], dict[int, Any]]:
+        """The dynamic dimensions of the layers' inputs: batch, tokens (hidden states) and keys (mask)."""
+        from torch.export import Dim
+
+        positions = int(self.config.max_position_embeddings)
+        batch = Dim("batch", min=2, max=1 << 20)
+        tokens = Dim("tokens", min=2, max=positions)
+        keys = Dim("keys", min=KEY_BLOCK, max=-(-(positions + 1) // KEY_BLOCK) * KEY_BLOCK)
+        return {0: batch, 1: tokens}, {0: batch, 3: keys}
 
     def __getstate__(self) -> dict[str, Any]:
         # a compiled function belongs to this object's layers: a copy or an unpickled one compiles its own

@@ -22,10 +22,14 @@ limit is raised and hitting it is an error.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from .._base.errors import ConfigError
 
@@ -77,3 +81,54 @@ def _failure(exc: BaseException) -> str:
     cxx = any(type(e).__name__ in _CXX or any(name in str(e) for name in _CXX) for e in _causes(exc))
     fix = "install a C++ compiler (inductor builds C++ kernels on CPU) or use" if cxx else "use"
     return f"compile=True: torch.compile failed ({type(exc).__name__}: {text}); {fix} compile=False"
+
+
+def packaged_inference(
+    module: nn.Module, example: Sequence[torch.Tensor], dynamic_shapes: Sequence[dict[int, Any]], path: Path
+) -> Callable[..., Any]:
+    """``module`` compiled ahead of time (``torch.export`` + AOTInductor) and kept in the package at
+    ``path``: loaded from there when a package exists (in milliseconds: no tracing, no compiling), else
+    built from ``example`` inputs with ``dynamic_shapes`` and written there for the next process.
+
+    The package holds a copy of the module's weights: the caller keys ``path`` by them (and by dtype,
+    machine and versions), and must not use it for weights changed since."""
+    runner = _load_package(path)
+    if runner is not None:
+        return runner
+    built = _build_package(module, example, dynamic_shapes, path)
+    runner = _load_package(built)
+    if runner is None:
+        raise ConfigError(f"compile=True: the compiled package {built} was built but does not load; use compile=False")
+    return runner
+
+
+def _load_package(path: Path) -> Callable[..., Any] | None:
+    if not path.is_file():
+        return None
+    try:
+        return torch._inductor.aoti_load_package(str(path))
+    except Exception:  # a package cut short or from another build: built again
+        return None
+
+
+def _build_package(
+    module: nn.Module, example: Sequence[torch.Tensor], dynamic_shapes: Sequence[dict[int, Any]], path: Path
+) -> Path:
+    """Export and compile ``module`` into a package at ``path`` (through a temporary file and a rename, so a
+    concurrent process never loads half a package); in a temporary folder where ``path``'s is read-only."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        folder = str(path.parent) if os.access(path.parent, os.W_OK) else tempfile.mkdtemp()
+    except OSError:
+        folder = tempfile.mkdtemp()
+    fd, partial = tempfile.mkstemp(suffix=".pt2", dir=folder)
+    os.close(fd)
+    try:
+        exported = torch.export.export(module, tuple(example), dynamic_shapes=tuple(dynamic_shapes))
+        torch._inductor.aoti_compile_and_package(exported, package_path=partial)
+    except Exception as exc:  # export and compile of our own module on our own inputs: only the build can fail
+        os.unlink(partial)
+        raise ConfigError(_failure(exc)) from exc
+    target = path if folder == str(path.parent) else Path(folder) / path.name
+    os.replace(partial, target)
+    return target

@@ -1,8 +1,10 @@
 """``compile=True``: the compiled model gives the eager vectors, one graph serves every batch of two texts
-or more (the layers get the matmul attention's bias), and what must stay eager stays eager."""
+or more (the layers get the matmul attention's bias), what must stay eager stays eager, and a package
+compiled ahead of time is reused by later encoders and never for other weights."""
 
 from __future__ import annotations
 
+import itertools
 import pickle
 
 import numpy as np
@@ -32,16 +34,39 @@ def _graphs() -> int:
 
 
 @pytest.fixture(scope="module")
-def pair(tiny_model_dir):
-    """An eager and a compiled float32 encoder of the tiny BERT (the compiled one compiled at load)."""
+def cache(tmp_path_factory):
+    """A cache folder of this module's own, so the compiled package is built here, once."""
+    with pytest.MonkeyPatch.context() as patch:
+        folder = tmp_path_factory.mktemp("cache")
+        patch.setenv("SBERT_PLUGINS_CACHE", str(folder))
+        yield folder
+
+
+@pytest.fixture(scope="module")
+def pair(tiny_model_dir, cache):
+    """An eager and a compiled float32 encoder of the tiny BERT (the compiled one compiled at load, into a
+    package of the cache: the model comes from a folder, on CPU)."""
     eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32")
     return eager, SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
 
 
-def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(pair, monkeypatch):
+def _in_process(encoder: SentenceEncoder) -> SentenceEncoder:
+    """A copy compiled by torch.compile in this process (changed weights, as after training, get no package)."""
+    twin = encoder.copy()
+    twin.mark_modified()
+    assert twin.transformer.auto_model._package is None
+    return twin
+
+
+@pytest.mark.parametrize("path", ["package", "torch.compile"])
+def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(pair, path, monkeypatch):
     eager, compiled = pair
+    if path == "torch.compile":
+        compiled = _in_process(compiled)
+        compiled.encode(["a man plays", "a dog"])  # compiles
     bert = compiled.transformer.auto_model
     assert isinstance(bert, _bert.BertEncoder) and bert.compiled and bert._compiled_layers is not None
+    assert (bert._package is not None) == (path == "package")
     calls = []  # (hidden states' shape, mask) of every call of the compiled layers
     real = bert._compiled_layers
     monkeypatch.setattr(bert, "_compiled_layers", lambda x, mask: calls.append((x.shape, mask)) or real(x, mask))
@@ -59,11 +84,39 @@ def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(p
     assert (16, 32) in widths and all(w > t and w % 16 == 0 for t, w in widths)
 
 
+def test_a_later_encoder_loads_the_package_without_compiling(pair, tiny_model_dir, cache, monkeypatch):
+    eager, compiled = pair
+    package = compiled.transformer.auto_model._package
+    assert package.parent == cache / "compiled" and package.is_file()
+    monkeypatch.setattr(torch.export, "export", lambda *a, **k: pytest.fail("the package was built again"))
+    again = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    assert again.transformer.auto_model._package == package
+    texts = _texts(eager)
+    np.testing.assert_allclose(again.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
+
+
+def test_the_package_is_keyed_by_weights_and_dtype_and_never_holds_changed_weights(pair, tmp_path):
+    from sbert_plugins.models._compiled import _load_package
+
+    _, compiled = pair
+    package = compiled.transformer.auto_model._package
+    twin = compiled.copy()
+    twin.set_dtype("bfloat16")
+    assert twin.transformer.auto_model._package not in (None, package)  # another dtype: another package
+    twin.set_dtype("float32")
+    assert twin.transformer.auto_model._package == package
+    twin.mark_modified()  # weights changed (training calls it): no package of the old weights
+    assert twin.transformer.auto_model._package is None and twin.transformer.auto_model.compiled
+    broken = tmp_path / "cut.pt2"
+    broken.write_bytes(package.read_bytes()[:1000])
+    assert _load_package(broken) is None  # a package cut short is built again, not loaded
+
+
 def test_only_inference_mode_runs_compiled(pair, monkeypatch):
     """``no_grad`` or grad-enabled calls (an evaluator, a saliency map) would each compile one more graph."""
     eager, compiled = pair
     bert = compiled.transformer.auto_model
-    monkeypatch.setattr(bert, "_layers", lambda: pytest.fail("a call outside inference mode ran compiled"))
+    monkeypatch.setattr(bert, "_layers", lambda *a: pytest.fail("a call outside inference mode ran compiled"))
     features = compiled.transformer.tokenize(["a man plays", "the dog runs in the park"])
     with torch.no_grad():
         out = compiled.forward_features(dict(features))["sentence_embedding"]
@@ -77,7 +130,7 @@ def test_training_runs_eager_and_gradients_flow(pair, monkeypatch):
     twin = compiled.copy()
     bert = twin.transformer.auto_model
     assert bert.compiled and bert._compiled_layers is None  # a copy compiles its own, on first use
-    monkeypatch.setattr(bert, "_layers", lambda: pytest.fail("training ran the compiled layers"))
+    monkeypatch.setattr(bert, "_layers", lambda *a: pytest.fail("training ran the compiled layers"))
     twin.train()
     features = twin.transformer.tokenize(["a man plays", "the dog runs in the park"])
     twin.forward_features(features)["sentence_embedding"].sum().backward()
@@ -92,6 +145,7 @@ def test_a_copy_and_an_unpickled_encoder_compile_their_own_layers(pair):
         assert bert._compiled_layers is None
         with torch.no_grad():
             bert.encoder.layer[0].intermediate.dense.weight.mul_(2.0)  # its own weights, not the original's
+        other.mark_modified()  # as training does: the package holds the weights as they were loaded
         vectors = other.encode(texts, 4)
         assert bert._compiled_layers is not None
         bert.compiled = False  # the same object, eager: the compiled graph used this object's weights
@@ -132,8 +186,11 @@ def test_compile_option_is_checked_and_a_static_model_has_nothing_to_compile():
         SentenceEncoder(modules=[static], device="cpu", compile=True)
 
 
-def test_a_compiler_failure_is_a_config_error_naming_the_option(tiny_model_dir):
+@pytest.mark.parametrize("path", ["package", "torch.compile"])
+def test_a_compiler_failure_is_a_config_error_naming_the_option(tiny_model_dir, path, tmp_path, monkeypatch):
     import torch._inductor.config as inductor
+
+    monkeypatch.setenv("SBERT_PLUGINS_CACHE", str(tmp_path))  # no package to load: it must be built
 
     torch._dynamo.reset()  # the graph compiled for the other tests would need no compiler
     # torch's own patch (pytest's monkeypatch deletes a torch config entry on undo); without the disk cache,
@@ -141,7 +198,11 @@ def test_a_compiler_failure_is_a_config_error_naming_the_option(tiny_model_dir):
     broken = inductor.patch({"cpp.cxx": ("/nonexistent/c++",), "fx_graph_cache": False})
     try:
         with broken, pytest.raises(ConfigError, match=r"compile=True: torch.compile failed .*C\+\+ compiler.*"):
-            SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+            if path == "package":
+                SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+            else:  # modules without a folder: no package, torch.compile compiles at load
+                modules = list(SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32"))
+                SentenceEncoder(modules=modules, device="cpu", dtype="float32", compile=True)
     finally:
         torch._dynamo.reset()
 
@@ -150,7 +211,8 @@ def test_past_the_graph_limit_an_encode_fails_instead_of_running_eagerly(tiny_mo
     """torch runs a function eagerly, without a word, past its recompile limit; here that is an error."""
     from sbert_plugins.models import _compiled
 
-    encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    encoder = _in_process(SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True))
+    encoder.encode(["a man plays", "a dog"])  # compiles
     monkeypatch.setattr(_compiled, "RECOMPILE_LIMIT", 1)  # the float32 graph is the one allowed
     encoder.encode(["a man plays", "a dog"])
     encoder.set_dtype("bfloat16")  # a second dtype is a second graph
@@ -159,3 +221,19 @@ def test_past_the_graph_limit_an_encode_fails_instead_of_running_eagerly(tiny_mo
             encoder.encode(["a man plays", "a dog"])
     finally:
         torch._dynamo.reset()
+
+
+def test_after_training_a_compiled_encoder_encodes_with_the_trained_weights(tiny_model_dir, cache):
+    from sbert_plugins.training import CosineSimilarityLoss, InputExample, TrainConfig, fit
+
+    encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    texts = _texts(encoder)
+    before = encoder.encode(texts, 4)
+    pairs = [InputExample(texts=[a, b], label=0.9) for a, b in itertools.pairwise(texts)]
+    fit(encoder, pairs, CosineSimilarityLoss(), TrainConfig(batch_size=4, lr=1e-2, warmup_ratio=0.0))
+    bert = encoder.transformer.auto_model
+    assert bert.compiled and bert._package is None  # no package of the loaded weights: they changed
+    after = encoder.encode(texts, 4)
+    bert.compiled = False
+    np.testing.assert_allclose(after, encoder.encode(texts, 4), atol=2e-6)  # the trained weights, compiled
+    assert not np.allclose(after, before, atol=1e-3)
