@@ -1,23 +1,27 @@
-"""``torch.compile`` for inference (the ``compile`` encode option): what is compiled, and when it runs.
+"""Compiled inference (the ``compile`` encode option): what is compiled, how, and when it runs.
 
 A model is compiled once, with dynamic shapes, so one graph serves every batch of a dtype: for the plain
 BERT encoder (``_bert.py``) its layer stack, with the attention mask built before it, eagerly, so the graph
 holds the matmul attention and its bias (compiling the whole forward would trace torch's fused kernel
-instead, which measured slower); for a model through transformers its forward. Only inference-mode calls
-(``encode`` and all built on it) run compiled; training, ``no_grad`` or grad-enabled calls, batches of one
-text (a graph would specialise for size 1, so a second compile) and callers that trace, script or compile
-themselves run the eager code.
+instead, which measured slower); for a model through transformers its forward. On CPU, a plain BERT
+model loaded from a folder is compiled ahead of time (``torch.export`` and AOTInductor) into a package
+that the encoder keys by its weights, dtype, machine and versions (``packaged_inference``), so a later
+process loads it in milliseconds; anything else is compiled by ``torch.compile`` in the process.
+
+Only inference-mode calls (``encode`` and all built on it) run compiled. Training, ``no_grad`` or
+grad-enabled calls, batches of one text (a graph would specialise for size 1, so a second compile) and
+callers that trace, script or compile themselves run the eager code.
 
 Measured on an AMD EPYC with AVX512-BF16 (MiniLM, whole encodes alternating in one process): bf16 +6-11 %
-sentences/s on short sentences in three runs of five (level and +19 % in the others: the machine is
-noisy), +19 % on ~100 tokens; float32 level (there the eager linear layers
-already run through oneDNN). The first compile on a machine took 28-41 s; inductor keeps what it built on
-disk (``TORCHINDUCTOR_CACHE_DIR``, by default ``torchinductor_<user>`` in the temp folder), and a later
-process paid ~9 s, for tracing.
+sentences/s on short sentences in most runs (the machine is noisy), +19 % on ~100 tokens; float32 level
+(there the eager linear layers already run through oneDNN). The first compile on a machine took 22-41 s;
+a later process's ``compile=True`` load took 1.8 s with the package, and ~9 s through ``torch.compile``
+(which traces again; inductor keeps its kernels in ``TORCHINDUCTOR_CACHE_DIR``, by default
+``torchinductor_<user>`` in the temp folder).
 
-Every compiled encoder of a process shares its layers' code, and each dtype or model shape is one more
-graph of it; past ``RECOMPILE_LIMIT`` graphs torch would run the code eagerly without a word, so the
-limit is raised and hitting it is an error.
+Every encoder compiled by ``torch.compile`` in a process shares its layers' code, and each dtype or model
+shape is one more graph of it; past ``RECOMPILE_LIMIT`` graphs torch would run the code eagerly without a
+word, so the limit is raised and hitting it is an error.
 """
 
 from __future__ import annotations
