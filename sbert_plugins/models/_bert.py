@@ -165,8 +165,12 @@ class BertEncoder(nn.Module):
         self.compiled, self._compiled_layers, self._package = on, None, package
 
     def _layers(self, x: torch.Tensor, mask: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        if self._package is not None and (x.device.type != "cpu" or mask.dtype == torch.bool):
+            # the package holds CPU code for the matmul attention's bias: a batch whose scores exceed the
+            # budget (a boolean mask, never within the encode loop's token bound) or a moved model runs eagerly
+            return self.encoder
         if self._compiled_layers is None:
-            if self._package is not None and x.device.type == "cpu" and mask.dtype != torch.bool:
+            if self._package is not None:
                 self._compiled_layers = packaged_inference(self.encoder, (x, mask), self._dynamic(), self._package)
             else:
                 self._compiled_layers = compile_inference(self.encoder.forward)

@@ -237,3 +237,17 @@ def test_after_training_a_compiled_encoder_encodes_with_the_trained_weights(tiny
     bert.compiled = False
     np.testing.assert_allclose(after, encoder.encode(texts, 4), atol=2e-6)  # the trained weights, compiled
     assert not np.allclose(after, before, atol=1e-3)
+
+
+def test_a_package_never_meets_inputs_it_was_not_built_for(pair, monkeypatch):
+    """Scores over the matmul budget get a boolean mask (never within the encode loop's token bound):
+    those layers run eagerly, not through a package built for the bias."""
+    from sbert_plugins.models import _attention
+
+    eager, compiled = pair
+    bert = compiled.transformer.auto_model
+    assert bert._package is not None and bert._compiled_layers is not None
+    monkeypatch.setattr(_attention, "MATMUL_MAX_SCORES", 0)
+    monkeypatch.setattr(bert, "_compiled_layers", lambda *a: pytest.fail("a boolean mask met the package"))
+    texts = _texts(eager)
+    np.testing.assert_allclose(compiled.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
