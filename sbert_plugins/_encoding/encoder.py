@@ -14,9 +14,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._base.cpu import machine_key
 from .._base.errors import ConfigError, ModelLoadError
-from .._base.files import cache_dir
 from .._base.options import DEFAULT_MODEL, EncodeOptions, check_batch_size, check_long_texts, takes_encode_options
 from .._base.quantization import PRECISIONS, quantize_embeddings
 from .._base.validation import validate_texts
@@ -96,24 +94,25 @@ class SentenceEncoder(nn.Sequential):
         self.chunker = options.chunker
         self.eval()
         if options.compile:
-            self.transformer.compile_model(True, self._compiled_package())
+            self.transformer.compile_model(True, self._packaged())
             # compile now, on two short texts (one graph serves every batch of two or more): the wait and
             # any compiler error come with the load, not inside a caller's first large encode
             embed_ids(self, self.transformer.token_ids(["compile", "warm up"]), 2, False)
 
-    def _compiled_package(self) -> Path | None:
-        """Where the layers compiled ahead of time are kept: CPU, a plain BERT encoder, weights as loaded
-        from the folder (the package holds a copy of them), keyed by them, the dtype, the machine and the
-        versions; None where ``torch.compile`` compiles in the process instead."""
-        if self.folder is None or self.device.type != "cpu" or not isinstance(self.transformer.auto_model, BertEncoder):
-            return None
-        facts = f"{self.fingerprint}|{self.dtype_name}|{machine_key(isa_cap=False)}|{__version__}"
-        return cache_dir() / "compiled" / f"{hashlib.blake2b(facts.encode(), digest_size=8).hexdigest()}.pt2"
+    def _packaged(self) -> bool:
+        """Whether the layers may be compiled ahead of time into a package (``models/_compiled.py``): on CPU,
+        for a plain BERT encoder with its weights as loaded from a folder (``mark_modified`` ends it, so
+        training and its evaluations compile in the process instead of building a package per change)."""
+        return (
+            self.folder is not None
+            and self.device.type == "cpu"
+            and isinstance(self.transformer.auto_model, BertEncoder)
+        )
 
     def _recompile(self) -> None:
         """After a change of weights or dtype: a compiled encoder compiles again, from its new package."""
         if self.options.compile and not isinstance(self.transformer, StaticEmbedding):
-            self.transformer.compile_model(True, self._compiled_package())
+            self.transformer.compile_model(True, self._packaged())
 
     # -- structure ---------------------------------------------------------
     @property

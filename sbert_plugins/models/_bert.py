@@ -21,7 +21,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from ._attention import KEY_BLOCK, attention, key_mask
-from ._compiled import compile_inference, packaged_inference, runs_compiled
+from ._compiled import compile_inference, packaged_inference, runs_compiled, weights_state
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
 _PLAIN = {"position_embedding_type": ("absolute", None), "hidden_act": ("gelu",), "is_decoder": (False, None)}
@@ -127,7 +127,8 @@ class BertEncoder(nn.Module):
     """``BertModel`` without its pooler: ``forward(...)`` returns an object with ``last_hidden_state``."""
 
     compiled = False  # compile_layers() turns it on
-    _package: Path | None = None  # where the layers compiled ahead of time are kept (CPU)
+    _packaged = False  # whether the layers may come from a package compiled ahead of time (CPU)
+    _weights: tuple[Any, ...] | None = None  # weights_state() when the package was loaded
     _compiled_layers: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None
 
     def __init__(self, config: dict[str, Any]) -> None:
@@ -154,26 +155,25 @@ class BertEncoder(nn.Module):
         x = self._layers(x, mask)(x, mask) if graph else self.encoder(x, mask)
         return SimpleNamespace(last_hidden_state=x)
 
-    def compile_layers(self, on: bool = True, package: Path | None = None) -> None:
+    def compile_layers(self, on: bool = True, package: bool = False) -> None:
         """Run inference through the compiled layer stack, or not (``_compiled.py``).
 
         The attention mask is built before the compiled layers, eagerly, with a padded key always
         (``key_mask``'s ``spare_key``), so every batch of two texts or more in one dtype meets the same
-        graph. On CPU with a ``package`` path (its name keyed by these weights, as loaded), the layers are
-        compiled ahead of time and kept there, so a later process loads them without compiling; else
-        ``torch.compile`` compiles them in this process (from inductor's disk cache where it can)."""
-        self.compiled, self._compiled_layers, self._package = on, None, package
+        graph. With ``package`` (CPU), the layers are compiled ahead of time into a package named by
+        their weights, which a later process loads without compiling; once the weights change in any
+        way, or the model leaves the CPU, ``torch.compile`` compiles them in the process instead."""
+        self.compiled, self._compiled_layers, self._packaged, self._weights = on, None, package, None
 
     def _layers(self, x: torch.Tensor, mask: torch.Tensor) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        if self._package is not None and (x.device.type != "cpu" or mask.dtype == torch.bool):
-            # the package holds CPU code for the matmul attention's bias: a batch whose scores exceed the
-            # budget (a boolean mask, never within the encode loop's token bound) or a moved model runs eagerly
-            return self.encoder
+        if self._packaged and (x.device.type != "cpu" or self._weights not in (None, weights_state(self.encoder))):
+            self.compile_layers(True, package=False)  # the package holds CPU code and the weights it was built from
+        if self._packaged and mask.dtype == torch.bool:
+            return self.encoder  # scores over the budget (never within the encode loop's token bound): eager
         if self._compiled_layers is None:
-            if self._package is not None:
-                self._compiled_layers = packaged_inference(self.encoder, (x, mask), self._dynamic(), self._package)
-            else:
-                self._compiled_layers = compile_inference(self.encoder.forward)
+            runner = packaged_inference(self.encoder, (x, mask), self._dynamic()) if self._packaged else None
+            self._packaged, self._weights = runner is not None, weights_state(self.encoder) if runner else None
+            self._compiled_layers = runner or compile_inference(self.encoder.forward)
         return self._compiled_layers
 
     def _dynamic(self) -> tuple[dict[int, Any], dict[int, Any]]:
@@ -188,7 +188,7 @@ class BertEncoder(nn.Module):
 
     def __getstate__(self) -> dict[str, Any]:
         # a compiled function belongs to this object's layers: a copy or an unpickled one compiles its own
-        return {**super().__getstate__(), "_compiled_layers": None}
+        return {**super().__getstate__(), "_compiled_layers": None, "_weights": None}
 
     def get_input_embeddings(self) -> nn.Embedding:
         return self.embeddings.word_embeddings

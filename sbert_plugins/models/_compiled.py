@@ -26,8 +26,10 @@ word, so the limit is raised and hitting it is an error.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -35,7 +37,10 @@ from typing import Any
 import torch
 from torch import nn
 
+from .._base.cpu import machine_key
 from .._base.errors import ConfigError
+from .._base.files import CACHE_ENV, cache_dir
+from .._base.version import __version__
 
 RECOMPILE_LIMIT = 64  # graphs of one compiled function per process (torch's default is 8)
 _CXX = ("CppCompileError", "InvalidCxxCompiler")
@@ -87,22 +92,35 @@ def _failure(exc: BaseException) -> str:
     return f"compile=True: torch.compile failed ({type(exc).__name__}: {text}); {fix} compile=False"
 
 
-def packaged_inference(
-    module: nn.Module, example: Sequence[torch.Tensor], dynamic_shapes: Sequence[dict[int, Any]], path: Path
-) -> Callable[..., Any]:
-    """``module`` compiled ahead of time (``torch.export`` + AOTInductor) and kept in the package at
-    ``path``: loaded from there when a package exists (in milliseconds: no tracing, no compiling), else
-    built from ``example`` inputs with ``dynamic_shapes`` and written there for the next process.
+def weights_state(module: nn.Module) -> tuple[tuple[int, int, torch.dtype], ...]:
+    """Where ``module``'s parameters live and how often they were written (``_version``): it changes with
+    any in-place edit, ``load_state_dict``, a cast or a move, so a package never outlives the weights it holds."""
+    return tuple((p.data_ptr(), p._version, p.dtype) for p in module.parameters())
 
-    The package holds a copy of the module's weights: the caller keys ``path`` by them (and by dtype,
-    machine and versions), and must not use it for weights changed since."""
+
+def package_path(module: nn.Module) -> Path:
+    """Where ``module``'s package is kept: named by a digest of its weights as they are now, the machine
+    (CPU model and flags, torch version) and our version, so it only ever holds these weights."""
+    digest = hashlib.blake2b(f"{machine_key(isa_cap=False)}|{__version__}".encode(), digest_size=16)
+    for name, tensor in module.state_dict().items():
+        digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
+        digest.update(tensor.detach().contiguous().view(torch.uint8).numpy().tobytes())
+    return cache_dir() / "compiled" / f"{digest.hexdigest()}.pt2"
+
+
+def packaged_inference(
+    module: nn.Module, example: Sequence[torch.Tensor], dynamic_shapes: Sequence[dict[int, Any]]
+) -> Callable[..., Any] | None:
+    """``module`` compiled ahead of time (``torch.export`` + AOTInductor), from its package: loaded when one
+    exists (in milliseconds: no tracing, no compiling), else built from ``example`` inputs with
+    ``dynamic_shapes`` and kept for the next process. None where the cache folder cannot keep it (the
+    caller compiles in the process instead)."""
+    path = package_path(module)
     runner = _load_package(path)
-    if runner is not None:
-        return runner
-    built = _build_package(module, example, dynamic_shapes, path)
-    runner = _load_package(built)
-    if runner is None:
-        raise ConfigError(f"compile=True: the compiled package {built} was built but does not load; use compile=False")
+    if runner is None and _build_package(module, example, dynamic_shapes, path):
+        runner = _load_package(path)
+        if runner is None:
+            raise ConfigError(f"compile=True: the package {path} was built but does not load; use compile=False")
     return runner
 
 
@@ -117,22 +135,39 @@ def _load_package(path: Path) -> Callable[..., Any] | None:
 
 def _build_package(
     module: nn.Module, example: Sequence[torch.Tensor], dynamic_shapes: Sequence[dict[int, Any]], path: Path
-) -> Path:
-    """Export and compile ``module`` into a package at ``path`` (through a temporary file and a rename, so a
-    concurrent process never loads half a package); in a temporary folder where ``path``'s is read-only."""
+) -> bool:
+    """Export and compile ``module`` into ``path``, through a temporary file and a rename (a concurrent
+    process never loads half a package). False, with a warning, where the cache folder cannot keep it."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        folder = str(path.parent) if os.access(path.parent, os.W_OK) else tempfile.mkdtemp()
-    except OSError:
-        folder = tempfile.mkdtemp()
-    fd, partial = tempfile.mkstemp(suffix=".pt2", dir=folder)
-    os.close(fd)
+        fd, name = tempfile.mkstemp(suffix=".partial.pt2", dir=path.parent)
+        os.close(fd)
+    except OSError as exc:
+        warnings.warn(
+            f"compile=True: {path.parent} cannot keep the compiled package ({exc}); compiling in the "
+            f"process instead (set {CACHE_ENV} to a writable folder to keep it)",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return False
+    partial = Path(name)
     try:
-        exported = torch.export.export(module, tuple(example), dynamic_shapes=tuple(dynamic_shapes))
-        torch._inductor.aoti_compile_and_package(exported, package_path=partial)
-    except Exception as exc:  # export and compile of our own module on our own inputs: only the build can fail
-        os.unlink(partial)
-        raise ConfigError(_failure(exc)) from exc
-    target = path if folder == str(path.parent) else Path(folder) / path.name
-    os.replace(partial, target)
-    return target
+        try:
+            exported = torch.export.export(module, tuple(example), dynamic_shapes=tuple(dynamic_shapes))
+            torch._inductor.aoti_compile_and_package(exported, package_path=str(partial))
+        except OSError:
+            raise
+        except Exception as exc:  # export and compile of our own module on our own inputs: the compile failed
+            raise ConfigError(_failure(exc)) from exc
+        os.replace(partial, path)
+    except OSError as exc:
+        warnings.warn(
+            f"compile=True: writing the compiled package to {path.parent} failed ({exc}); compiling in "
+            "the process instead",
+            RuntimeWarning,
+            stacklevel=5,
+        )
+        return False
+    finally:
+        partial.unlink(missing_ok=True)
+    return True

@@ -47,7 +47,7 @@ class StaticEmbedding(Transformer):
     def dimension(self) -> int:
         return int(self.embedding.embedding_dim)
 
-    def compile_model(self, on: bool = True, package: Path | None = None) -> None:
+    def compile_model(self, on: bool = True, package: bool = False) -> None:
         if on:
             raise ConfigError(
                 "compile=True: a StaticEmbedding model looks its vectors up and averages them, so there is no "

@@ -143,10 +143,10 @@ class Transformer(nn.Module):
         ids = [self.truncate(i) for i in self.token_ids(texts)]
         return self.collate(ids, torch.device(device))
 
-    def compile_model(self, on: bool = True, package: Path | None = None) -> None:
+    def compile_model(self, on: bool = True, package: bool = False) -> None:
         """Run inference through the compiled model, or not (``_compiled.py``): the plain BERT encoder
-        compiles its layer stack (ahead of time into ``package`` on CPU, where given), any other model its
-        whole forward, with ``torch.compile``."""
+        compiles its layer stack (ahead of time into a package, with ``package``, on CPU), any other model
+        its whole forward, with ``torch.compile``."""
         if isinstance(self.auto_model, BertEncoder):
             self.auto_model.compile_layers(on, package)
         else:

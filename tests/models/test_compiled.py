@@ -15,6 +15,7 @@ import transformers
 from sbert_plugins import ConfigError, SentenceEncoder
 from sbert_plugins._loading.plugin_functions import make_pooling
 from sbert_plugins.models import StaticEmbedding, Transformer, _bert
+from sbert_plugins.models._compiled import _load_package, package_path
 
 # lengths in tokens, special tokens included: 16 and 32 fill whole blocks of keys (no padding needed
 # without the spare key), 29 and the rest are ragged
@@ -54,7 +55,7 @@ def _in_process(encoder: SentenceEncoder) -> SentenceEncoder:
     """A copy compiled by torch.compile in this process (changed weights, as after training, get no package)."""
     twin = encoder.copy()
     twin.mark_modified()
-    assert twin.transformer.auto_model._package is None
+    assert not twin.transformer.auto_model._packaged
     return twin
 
 
@@ -66,7 +67,7 @@ def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(p
         compiled.encode(["a man plays", "a dog"])  # compiles
     bert = compiled.transformer.auto_model
     assert isinstance(bert, _bert.BertEncoder) and bert.compiled and bert._compiled_layers is not None
-    assert (bert._package is not None) == (path == "package")
+    assert bert._packaged == (path == "package")
     calls = []  # (hidden states' shape, mask) of every call of the compiled layers
     real = bert._compiled_layers
     monkeypatch.setattr(bert, "_compiled_layers", lambda x, mask: calls.append((x.shape, mask)) or real(x, mask))
@@ -86,30 +87,70 @@ def test_compiled_layers_give_the_eager_vectors_with_one_graph_for_every_batch(p
 
 def test_a_later_encoder_loads_the_package_without_compiling(pair, tiny_model_dir, cache, monkeypatch):
     eager, compiled = pair
-    package = compiled.transformer.auto_model._package
+    package = package_path(compiled.transformer.auto_model.encoder)
     assert package.parent == cache / "compiled" and package.is_file()
     monkeypatch.setattr(torch.export, "export", lambda *a, **k: pytest.fail("the package was built again"))
     again = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
-    assert again.transformer.auto_model._package == package
+    assert again.transformer.auto_model._packaged and again.transformer.auto_model._weights is not None
     texts = _texts(eager)
     np.testing.assert_allclose(again.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
 
 
-def test_the_package_is_keyed_by_weights_and_dtype_and_never_holds_changed_weights(pair, tmp_path):
-    from sbert_plugins.models._compiled import _load_package
-
+def test_the_package_is_named_by_the_weights_and_dtype(pair, tmp_path):
     _, compiled = pair
-    package = compiled.transformer.auto_model._package
+    package = package_path(compiled.transformer.auto_model.encoder)
     twin = compiled.copy()
-    twin.set_dtype("bfloat16")
-    assert twin.transformer.auto_model._package not in (None, package)  # another dtype: another package
-    twin.set_dtype("float32")
-    assert twin.transformer.auto_model._package == package
-    twin.mark_modified()  # weights changed (training calls it): no package of the old weights
-    assert twin.transformer.auto_model._package is None and twin.transformer.auto_model.compiled
+    layers = twin.transformer.auto_model.encoder
+    assert package_path(layers) == package
+    with torch.no_grad():
+        layers.layer[0].output.dense.bias.add_(1e-3)
+    assert package_path(layers) != package  # other weights: another package
+    other = compiled.copy()
+    other.set_dtype("bfloat16")
+    assert package_path(other.transformer.auto_model.encoder) not in (package, package_path(layers))  # dtype
+    twin.mark_modified()  # weights changed (training calls it): no package built per change
+    assert not twin.transformer.auto_model._packaged and twin.transformer.auto_model.compiled
     broken = tmp_path / "cut.pt2"
     broken.write_bytes(package.read_bytes()[:1000])
     assert _load_package(broken) is None  # a package cut short is built again, not loaded
+
+
+@pytest.mark.parametrize("edit", ["in place", "load_state_dict", "cast"])
+def test_weights_changed_after_the_package_loaded_are_compiled_in_the_process(pair, edit):
+    """The package holds the weights it was built from: any later change moves the layers off it."""
+    eager, compiled = pair
+    twin = compiled.copy()
+    bert = twin.transformer.auto_model
+    texts = _texts(eager)
+    np.testing.assert_allclose(twin.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)  # from the package
+    assert bert._packaged and bert._weights is not None
+    with torch.no_grad():
+        if edit == "in place":
+            bert.encoder.layer[0].intermediate.dense.weight.mul_(2.0)
+        elif edit == "load_state_dict":
+            state = {k: v * 2 if k.endswith("intermediate.dense.weight") else v for k, v in bert.state_dict().items()}
+            bert.load_state_dict(state)
+        else:
+            bert.to(torch.float64).to(torch.float32)  # new tensors, same values
+    vectors = twin.encode(texts, 4)
+    assert not bert._packaged and bert._compiled_layers is not None
+    bert.compiled = False
+    np.testing.assert_allclose(vectors, twin.encode(texts, 4), atol=2e-6)  # its own weights, compiled
+    assert (edit == "cast") == np.allclose(vectors, eager.encode(texts, 4), atol=2e-6)
+
+
+def test_a_cache_that_cannot_keep_the_package_warns_and_compiles_in_the_process(tiny_model_dir, tmp_path, monkeypatch):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("SBERT_PLUGINS_CACHE", str(blocker / "cache"))  # under a file: cannot be made
+    with pytest.warns(RuntimeWarning, match="cannot keep the compiled package .* compiling in the process"):
+        encoder = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    bert = encoder.transformer.auto_model
+    assert bert.compiled and not bert._packaged and bert._compiled_layers is not None
+    eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32")
+    texts = _texts(eager)
+    np.testing.assert_allclose(encoder.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
+    assert not any(tmp_path.rglob("*.partial.pt2"))
 
 
 def test_only_inference_mode_runs_compiled(pair, monkeypatch):
@@ -232,7 +273,7 @@ def test_after_training_a_compiled_encoder_encodes_with_the_trained_weights(tiny
     pairs = [InputExample(texts=[a, b], label=0.9) for a, b in itertools.pairwise(texts)]
     fit(encoder, pairs, CosineSimilarityLoss(), TrainConfig(batch_size=4, lr=1e-2, warmup_ratio=0.0))
     bert = encoder.transformer.auto_model
-    assert bert.compiled and bert._package is None  # no package of the loaded weights: they changed
+    assert bert.compiled and not bert._packaged  # no package of the loaded weights: they changed
     after = encoder.encode(texts, 4)
     bert.compiled = False
     np.testing.assert_allclose(after, encoder.encode(texts, 4), atol=2e-6)  # the trained weights, compiled
@@ -246,7 +287,7 @@ def test_a_package_never_meets_inputs_it_was_not_built_for(pair, monkeypatch):
 
     eager, compiled = pair
     bert = compiled.transformer.auto_model
-    assert bert._package is not None and bert._compiled_layers is not None
+    assert bert._packaged and bert._compiled_layers is not None
     monkeypatch.setattr(_attention, "MATMUL_MAX_SCORES", 0)
     monkeypatch.setattr(bert, "_compiled_layers", lambda *a: pytest.fail("a boolean mask met the package"))
     texts = _texts(eager)
