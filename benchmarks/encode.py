@@ -5,9 +5,9 @@ where the `bench` extra installed them (benchmarks/_onnx.py; --no-onnx skips the
 
 Each configuration runs in its own subprocess (the best of --repeat timed passes, default 3): oneDNN's
 ISA choice is per process (see sbert_plugins/_base/cpu.py), and a fresh process keeps runs independent.
-Configurations ending in ``:compile`` load with ``compile=True``; their load time (the compile, from
-inductor's disk cache where an earlier process left it) is printed beside them. Point
-``TORCHINDUCTOR_CACHE_DIR`` at an empty folder to time a first compile.
+Configurations ending in ``:compile`` load with ``compile=True``; their load time is printed beside
+them: the first such process on a machine builds the compiled package, later ones load it (point
+``SBERT_PLUGINS_CACHE`` at an empty folder to time a first build).
 
     python benchmarks/encode.py [--n 3000] [--model all-MiniLM-L6-v2]
 """

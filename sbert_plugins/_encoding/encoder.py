@@ -94,12 +94,12 @@ class SentenceEncoder(nn.Sequential):
         self.chunker = options.chunker
         self.eval()
         if options.compile:
-            self.transformer.compile_model(True, self._packaged())
+            self._recompile()  # set_dtype above did so too; said here, where the option is applied
             # compile now, on two short texts (one graph serves every batch of two or more): the wait and
             # any compiler error come with the load, not inside a caller's first large encode
             embed_ids(self, self.transformer.token_ids(["compile", "warm up"]), 2, False)
 
-    def _packaged(self) -> bool:
+    def _package_allowed(self) -> bool:
         """Whether the layers may be compiled ahead of time into a package (``models/_compiled.py``): on CPU,
         for a plain BERT encoder with its weights as loaded from a folder (``mark_modified`` ends it, so
         training and its evaluations compile in the process instead of building a package per change)."""
@@ -111,8 +111,8 @@ class SentenceEncoder(nn.Sequential):
 
     def _recompile(self) -> None:
         """After a change of weights or dtype: a compiled encoder compiles again, from its new package."""
-        if self.options.compile and not isinstance(self.transformer, StaticEmbedding):
-            self.transformer.compile_model(True, self._packaged())
+        if self.options.compile:  # a StaticEmbedding refuses (at load: set_dtype comes here first)
+            self.transformer.compile_model(True, self._package_allowed())
 
     # -- structure ---------------------------------------------------------
     @property

@@ -55,7 +55,7 @@ def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool, sp
     if not _matmul_attention_pays(x, training):
         return keep[:, None, None, :].bool()
     empty = keep.eq(0).all(-1)
-    width = _block(keys + int(spare_key or bool(empty.any())))
+    width = key_width(keys + int(spare_key or bool(empty.any())))
     if x.shape[0] * heads * x.shape[1] * width > MATMUL_MAX_SCORES:
         return keep[:, None, None, :].bool()
     ignored = F.pad(keep, (0, width - keys)) == 0
@@ -64,7 +64,8 @@ def key_mask(keep: torch.Tensor, x: torch.Tensor, heads: int, training: bool, sp
     return bias.masked_fill_(ignored, torch.finfo(x.dtype).min)[:, None, None, :]
 
 
-def _block(keys: int) -> int:
+def key_width(keys: int) -> int:
+    """``keys`` rounded up to a multiple of ``KEY_BLOCK``: the key axis of ``key_mask``'s bias."""
     return -(-keys // KEY_BLOCK) * KEY_BLOCK
 
 

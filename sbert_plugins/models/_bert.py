@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._attention import KEY_BLOCK, attention, key_mask
+from ._attention import KEY_BLOCK, attention, key_mask, key_width
 from ._compiled import compile_inference, packaged_inference, runs_compiled, weights_state
 
 _REQUIRED = ("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "vocab_size")
@@ -183,7 +183,7 @@ class BertEncoder(nn.Module):
         positions = int(self.config.max_position_embeddings)
         batch = Dim("batch", min=2, max=1 << 20)
         tokens = Dim("tokens", min=2, max=positions)
-        keys = Dim("keys", min=KEY_BLOCK, max=-(-(positions + 1) // KEY_BLOCK) * KEY_BLOCK)
+        keys = Dim("keys", min=KEY_BLOCK, max=key_width(positions + 1))
         return {0: batch, 1: tokens}, {0: batch, 3: keys}
 
     def __getstate__(self) -> dict[str, Any]:

@@ -292,3 +292,20 @@ def test_a_package_never_meets_inputs_it_was_not_built_for(pair, monkeypatch):
     monkeypatch.setattr(bert, "_compiled_layers", lambda *a: pytest.fail("a boolean mask met the package"))
     texts = _texts(eager)
     np.testing.assert_allclose(compiled.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
+
+
+@pytest.mark.parametrize("auto", ["float32", "bfloat16"])
+def test_dtype_auto_compiles_in_the_dtype_the_cpu_gets(tiny_model_dir, cache, auto, monkeypatch):
+    """``auto`` is float32 on AVX2-only CPUs and bfloat16 on AMX / AVX512-BF16 ones (forced through the
+    probe's variable): either way the compiled layers run in it, from a package of their own dtype."""
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_DTYPE", auto)
+    eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="auto")
+    compiled = SentenceEncoder(tiny_model_dir, device="cpu", dtype="auto", compile=True)
+    bert = compiled.transformer.auto_model
+    assert compiled.dtype_name == eager.dtype_name == auto and bert._packaged
+    assert next(bert.encoder.parameters()).dtype == getattr(torch, auto)
+    assert package_path(bert.encoder).is_file()
+    texts = _texts(eager)
+    a, b = eager.encode(texts, 4), compiled.encode(texts, 4)
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > (0.9999999 if auto == "float32" else 0.999)
