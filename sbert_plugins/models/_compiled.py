@@ -41,6 +41,7 @@ from .._base.cpu import machine_key
 from .._base.errors import ConfigError
 from .._base.files import CACHE_ENV, cache_dir
 from .._base.version import __version__
+from ._linear import in_compiled_graphs
 
 RECOMPILE_LIMIT = 64  # graphs of one compiled function per process (torch's default is 8)
 _CXX = ("CppCompileError", "InvalidCxxCompiler")
@@ -62,7 +63,10 @@ def compile_inference(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
-            with torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True):
+            with (
+                torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True),
+                in_compiled_graphs(),
+            ):
                 return graph(*args, **kwargs)
         except FailOnRecompileLimitHit as exc:
             raise ConfigError(
@@ -99,9 +103,11 @@ def weights_state(module: nn.Module) -> tuple[tuple[int, int, torch.dtype], ...]
 
 
 def package_path(module: nn.Module) -> Path:
-    """Where ``module``'s package is kept: named by a digest of its weights as they are now, the machine
-    (CPU model and flags, torch version) and our version, so it only ever holds these weights."""
-    digest = hashlib.blake2b(f"{machine_key(isa_cap=False)}|{__version__}".encode(), digest_size=16)
+    """Where ``module``'s package is kept: named by a digest of its weights as they are now, the kernel of
+    its linear layers (BLAS or oneDNN), the machine (CPU model and flags, torch version) and our version,
+    so it only ever holds these weights and this code."""
+    linears = sorted({type(m).__name__ for m in module.modules() if isinstance(m, nn.Linear)})
+    digest = hashlib.blake2b(f"{machine_key(isa_cap=False)}|{__version__}|{linears}".encode(), digest_size=16)
     for name, tensor in module.state_dict().items():
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().contiguous().view(torch.uint8).numpy().tobytes())
@@ -153,7 +159,8 @@ def _build_package(
     partial = Path(name)
     try:
         try:
-            exported = torch.export.export(module, tuple(example), dynamic_shapes=tuple(dynamic_shapes))
+            with in_compiled_graphs():
+                exported = torch.export.export(module, tuple(example), dynamic_shapes=tuple(dynamic_shapes))
             torch._inductor.aoti_compile_and_package(exported, package_path=str(partial))
         except OSError:
             raise

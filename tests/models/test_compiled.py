@@ -14,7 +14,14 @@ import transformers
 
 from sbert_plugins import ConfigError, SentenceEncoder
 from sbert_plugins._loading.plugin_functions import make_pooling
-from sbert_plugins.models import StaticEmbedding, Transformer, _bert
+from sbert_plugins.models import (
+    StaticEmbedding,
+    Transformer,
+    _bert,
+    _linear,
+    onednn_linear_available,
+    use_onednn_linear,
+)
 from sbert_plugins.models._compiled import _load_package, package_path
 
 # lengths in tokens, special tokens included: 16 and 32 fill whole blocks of keys (no padding needed
@@ -309,3 +316,28 @@ def test_dtype_auto_compiles_in_the_dtype_the_cpu_gets(tiny_model_dir, cache, au
     a, b = eager.encode(texts, 4), compiled.encode(texts, 4)
     cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
     assert cos.min() > (0.9999999 if auto == "float32" else 0.999)
+
+
+@pytest.mark.skipif(not onednn_linear_available(), reason="this torch build has no oneDNN")
+@pytest.mark.parametrize("kernel", ["onednn", "blas"])
+def test_compiled_float32_layers_keep_the_linear_kernel_of_the_machine(tiny_model_dir, cache, kernel, monkeypatch):
+    """Where float32 linear layers run through oneDNN (the machine's verdict, forced here), the compiled
+    graphs call it too, in the package and through torch.compile; each kernel gets a package of its own."""
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_LINEAR", kernel)
+    eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32")
+    compiled = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
+    bert = compiled.transformer.auto_model
+    assert bert._packaged and package_path(bert.encoder).is_file()
+    seen, real = [], _linear.onednn_linear
+    monkeypatch.setattr(_linear, "onednn_linear", lambda *a: seen.append(1) or real(*a))
+    texts = _texts(eager)
+    for encoder in (compiled, _in_process(compiled)):
+        vectors = encoder.encode(texts, 4)
+        assert (len(seen) > 0) == (kernel == "onednn"), "the compiled graph's linear layers"
+        seen.clear()
+        np.testing.assert_allclose(vectors, eager.encode(texts, 4), atol=2e-6)
+        seen.clear()
+    layers = eager.transformer.auto_model.encoder  # the same weights
+    name = package_path(layers)
+    assert use_onednn_linear(layers, on=kernel == "blas") > 0  # the other kernel
+    assert package_path(layers) != name

@@ -125,3 +125,23 @@ def test_dynamic_quantization_after_switching_back():
     use_onednn_linear(model, on=False)  # quantize_dynamic matches type(m) is nn.Linear exactly
     quantized = torch.ao.quantization.quantize_dynamic(model, {nn.Linear}, dtype=torch.qint8)
     assert type(quantized[0]).__name__ == "Linear" and type(quantized[0]) is not nn.Linear
+
+
+def test_graphs_the_compile_option_traces_call_onednn_and_other_graphs_see_aten_linear(calls):
+    plain, fast = _pair()
+    x = torch.randn(3, 5, 48)
+    torch._dynamo.reset()
+    with torch.inference_mode():
+        with _linear.in_compiled_graphs():  # as the compile option runs its graphs
+            assert torch.allclose(torch.compile(fast, dynamic=True)(x), plain(x), atol=1e-5)
+        assert calls, "the compiled graph did not call oneDNN"
+        calls.clear()
+        assert torch.allclose(torch.compile(fast, dynamic=True)(x), plain(x), atol=1e-5)  # anyone else's compile
+    assert not calls, "a graph traced outside the compile option called oneDNN"
+    with torch.no_grad():
+        with _linear.in_compiled_graphs():
+            ours = torch.export.export(fast, (x,))
+        theirs = torch.export.export(fast, (x,))
+    assert "sbert_plugins.onednn_linear" in str(ours.graph) and "aten.linear" not in str(ours.graph)
+    assert "aten.linear" in str(theirs.graph) and "sbert_plugins" not in str(theirs.graph)
+    assert torch.allclose(ours.module()(x), plain(x), atol=1e-5)
