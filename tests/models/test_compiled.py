@@ -202,7 +202,9 @@ def test_a_copy_and_an_unpickled_encoder_compile_their_own_layers(pair):
     np.testing.assert_allclose(compiled.encode(texts, 4), eager.encode(texts, 4), atol=2e-6)
 
 
-def test_a_model_through_transformers_compiles_its_forward(tiny_encoder):
+@pytest.mark.parametrize("kernel", ["onednn", "blas"] if onednn_linear_available() else ["blas"])
+def test_a_model_through_transformers_compiles_its_forward(tiny_encoder, kernel, monkeypatch):
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_LINEAR", kernel)
     tokenizer = tiny_encoder.tokenizer
     config = transformers.MPNetConfig(
         vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
@@ -217,7 +219,11 @@ def test_a_model_through_transformers_compiles_its_forward(tiny_encoder):
     eager, compiled = encoder(device="cpu", dtype="float32"), encoder(device="cpu", dtype="float32", compile=True)
     assert compiled.transformer.compiled and compiled.transformer._compiled_forward is not None
     texts = _texts(eager)
-    np.testing.assert_allclose(compiled.encode(texts, 3), eager.encode(texts, 3), atol=2e-6)
+    seen, real = [], _linear.onednn_linear
+    monkeypatch.setattr(_linear, "onednn_linear", lambda *a: seen.append(1) or real(*a))
+    vectors = compiled.encode(texts, 3)
+    assert (len(seen) > 0) == (kernel == "onednn"), "the compiled graph's linear layers"
+    np.testing.assert_allclose(vectors, eager.encode(texts, 3), atol=2e-6)
 
 
 def test_compile_option_is_checked_and_a_static_model_has_nothing_to_compile():
