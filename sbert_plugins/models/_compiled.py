@@ -5,8 +5,8 @@ BERT encoder (``_bert.py``) its layer stack, with the attention mask built befor
 holds the matmul attention and its bias (compiling the whole forward would trace torch's fused kernel
 instead, which measured slower); for a model through transformers its forward. On CPU, a plain BERT
 model loaded from a folder is compiled ahead of time (``torch.export`` and AOTInductor) into a package
-that the encoder keys by its weights, dtype, machine and versions (``packaged_inference``), so a later
-process loads it in milliseconds; anything else is compiled by ``torch.compile`` in the process.
+that the encoder keys by its weights, dtype, linear kernel, machine and versions (``packaged_inference``),
+so a later process loads it in milliseconds; anything else is compiled by ``torch.compile`` in the process.
 
 Only inference-mode calls (``encode`` and all built on it) run compiled. Training, ``no_grad`` or
 grad-enabled calls, batches of one text (a graph would specialise for size 1, so a second compile) and
@@ -14,10 +14,10 @@ callers that trace, script or compile themselves run the eager code.
 
 Measured on an AMD EPYC with AVX512-BF16 (MiniLM, whole encodes alternating in one process): bf16 +6-11 %
 sentences/s on short sentences in most runs (the machine is noisy), +19 % on ~100 tokens; float32 +5-10 %
-where its linear layers run through oneDNN, which the option's graphs keep (``_linear.in_compiled_graphs``). The first compile on a machine took 22-41 s;
-a later process's ``compile=True`` load took 1.8 s with the package, and ~9 s through ``torch.compile``
-(which traces again; inductor keeps its kernels in ``TORCHINDUCTOR_CACHE_DIR``, by default
-``torchinductor_<user>`` in the temp folder).
+where its linear layers run through oneDNN, which the option's graphs keep (``_linear.in_compiled_graphs``).
+The first compile on a machine took 22-41 s; a later process's ``compile=True`` load took 1.8 s with the
+package, and ~9 s through ``torch.compile`` (which traces again; inductor keeps its kernels in
+``TORCHINDUCTOR_CACHE_DIR``, by default ``torchinductor_<user>`` in the temp folder).
 
 Every encoder compiled by ``torch.compile`` in a process shares its layers' code, and each dtype or model
 shape is one more graph of it; past ``RECOMPILE_LIMIT`` graphs torch would run the code eagerly without a
@@ -26,11 +26,13 @@ word, so the limit is raised and hitting it is an error.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import threading
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +47,10 @@ from ._linear import in_compiled_graphs
 
 RECOMPILE_LIMIT = 64  # graphs of one compiled function per process (torch's default is 8)
 _CXX = ("CppCompileError", "InvalidCxxCompiler")
+# dynamo's config is one per process: set while any thread runs a compiled call, restored after the last
+_LIMITS_LOCK = threading.Lock()
+_limits_held: list[Any] = []  # [the patch's context] while held
+_limits_users = 0
 
 
 def runs_compiled(training: bool, batch: int) -> bool:
@@ -63,10 +69,7 @@ def compile_inference(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     def call(*args: Any, **kwargs: Any) -> Any:
         try:
-            with (
-                torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True),
-                in_compiled_graphs(),
-            ):
+            with _graph_limits(), in_compiled_graphs():
                 return graph(*args, **kwargs)
         except FailOnRecompileLimitHit as exc:
             raise ConfigError(
@@ -77,6 +80,26 @@ def compile_inference(fn: Callable[..., Any]) -> Callable[..., Any]:
             raise ConfigError(_failure(exc)) from exc
 
     return call
+
+
+@contextlib.contextmanager
+def _graph_limits() -> Iterator[None]:
+    """``RECOMPILE_LIMIT``, and an error on reaching it, while any thread is inside: a plain config patch per
+    call would let one thread's exit restore torch's limit of 8 (and its silent eager fallback) under another."""
+    global _limits_users
+    with _LIMITS_LOCK:
+        if _limits_users == 0:
+            patch = torch._dynamo.config.patch(recompile_limit=RECOMPILE_LIMIT, fail_on_recompile_limit_hit=True)
+            patch.__enter__()
+            _limits_held.append(patch)
+        _limits_users += 1
+    try:
+        yield
+    finally:
+        with _LIMITS_LOCK:
+            _limits_users -= 1
+            if _limits_users == 0:
+                _limits_held.pop().__exit__(None, None, None)
 
 
 def _causes(exc: BaseException) -> list[BaseException]:
@@ -96,18 +119,28 @@ def _failure(exc: BaseException) -> str:
     return f"compile=True: torch.compile failed ({type(exc).__name__}: {text}); {fix} compile=False"
 
 
-def weights_state(module: nn.Module) -> tuple[tuple[int, int, torch.dtype], ...]:
-    """Where ``module``'s parameters live and how often they were written (``_version``): it changes with
-    any in-place edit, ``load_state_dict``, a cast or a move, so a package never outlives the weights it holds."""
-    return tuple((p.data_ptr(), p._version, p.dtype) for p in module.parameters())
+def weights_state(module: nn.Module) -> tuple[Any, ...]:
+    """Where ``module``'s parameters live and how often they were written (``_version``), and the kernel of
+    its float32 linear layers: it changes with any in-place edit, ``load_state_dict``, a cast, a move or a
+    switch of kernel, so a package never outlives the weights and code it holds."""
+    return (linear_kinds(module), *((p.data_ptr(), p._version, p.dtype) for p in module.parameters()))
+
+
+def linear_kinds(module: nn.Module) -> tuple[str, ...]:
+    """The classes of ``module``'s linear layers where its weights are float32 (``OneDNNLinear`` calls oneDNN
+    in the option's graphs only then), else nothing: a 16-bit package does not depend on the kernel."""
+    if not any(p.dtype == torch.float32 for p in module.parameters()):
+        return ()
+    return tuple(sorted({type(m).__name__ for m in module.modules() if isinstance(m, nn.Linear)}))
 
 
 def package_path(module: nn.Module) -> Path:
     """Where ``module``'s package is kept: named by a digest of its weights as they are now, the kernel of
-    its linear layers (BLAS or oneDNN), the machine (CPU model and flags, torch version) and our version,
+    its float32 linear layers (BLAS or oneDNN), the machine (CPU model and flags, torch version) and our version,
     so it only ever holds these weights and this code."""
-    linears = sorted({type(m).__name__ for m in module.modules() if isinstance(m, nn.Linear)})
-    digest = hashlib.blake2b(f"{machine_key(isa_cap=False)}|{__version__}|{linears}".encode(), digest_size=16)
+    digest = hashlib.blake2b(
+        f"{machine_key(isa_cap=False)}|{__version__}|{linear_kinds(module)}".encode(), digest_size=16
+    )
     for name, tensor in module.state_dict().items():
         digest.update(f"{name}:{tensor.dtype}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.detach().contiguous().view(torch.uint8).numpy().tobytes())

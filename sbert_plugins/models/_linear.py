@@ -8,8 +8,9 @@ measured, not assumed (``_encoding/precision.linear_kernel``); this module only 
 
 ``OneDNNLinear`` is an ``nn.Linear``: same parameters, same state dict, same ``isinstance``. Its
 forward takes oneDNN only where nothing needs gradients and input and weight are float32 CPU tensors;
-anything else (training, autocast, bf16, CUDA, tracing or export) is ``nn.Linear``'s own forward, so a
-swapped model still trains, saves, exports and moves between devices as before.
+anything else (training, autocast, bf16, CUDA, tracing or export outside the ``compile`` option's own
+traces) is ``nn.Linear``'s own forward, so a swapped model still trains, saves, exports and moves between
+devices as before.
 
 Graphs that the ``compile`` option traces (``_compiled.py``, inside ``in_compiled_graphs()``) call oneDNN
 too, through the custom operator ``sbert_plugins::onednn_linear``, which inductor keeps as a call: left to
@@ -23,13 +24,16 @@ on=False)`` first.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 from collections.abc import Iterator
 
 import torch
 from torch import nn
 
-_IN_COMPILED_GRAPHS = False  # read while tracing (dynamo guards on it): True only inside in_compiled_graphs()
+# True only inside in_compiled_graphs(), in that thread: a context variable, which dynamo guards on while
+# tracing (a module global would leak across threads; a threading.local attribute it reads as a constant)
+_IN_COMPILED_GRAPHS: contextvars.ContextVar[bool] = contextvars.ContextVar("in_compiled_graphs", default=False)
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,12 +63,11 @@ def _(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None) -> torch
 def in_compiled_graphs() -> Iterator[None]:
     """While active, graphs traced through a ``OneDNNLinear`` call oneDNN through the custom operator
     (where this torch build has it: asked here, eagerly, not inside the trace)."""
-    global _IN_COMPILED_GRAPHS
-    before, _IN_COMPILED_GRAPHS = _IN_COMPILED_GRAPHS, onednn_linear_available()
+    token = _IN_COMPILED_GRAPHS.set(onednn_linear_available())
     try:
         yield
     finally:
-        _IN_COMPILED_GRAPHS = before
+        _IN_COMPILED_GRAPHS.reset(token)
 
 
 def _no_autograd_or_autocast(x: torch.Tensor, params: tuple[torch.Tensor | None, ...]) -> bool:
@@ -86,7 +89,7 @@ class OneDNNLinear(nn.Linear):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         float32_cpu = x.dtype == self.weight.dtype == torch.float32 and x.device.type == "cpu"
-        ours = float32_cpu and _IN_COMPILED_GRAPHS and torch.compiler.is_compiling()  # the compile option's graph
+        ours = float32_cpu and _IN_COMPILED_GRAPHS.get() and torch.compiler.is_compiling()  # the option's graph
         if ours and _no_autograd_or_autocast(x, (self.weight, self.bias)):
             return torch.ops.sbert_plugins.onednn_linear(x, self.weight, self.bias)
         if float32_cpu and not _plain_forward_needed(x, (self.weight, self.bias)):

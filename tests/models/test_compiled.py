@@ -58,6 +58,15 @@ def pair(tiny_model_dir, cache):
     return eager, SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
 
 
+def _onednn_calls_from_graphs_only(monkeypatch) -> list[int]:
+    """Count oneDNN's linear calls, with eager linear layers held to ``nn.Linear``'s forward, so every
+    call counted comes from a compiled graph's operator."""
+    seen, real = [], _linear.onednn_linear
+    monkeypatch.setattr(_linear, "onednn_linear", lambda *a: seen.append(1) or real(*a))
+    monkeypatch.setattr(_linear, "_plain_forward_needed", lambda *a: True)
+    return seen
+
+
 def _in_process(encoder: SentenceEncoder) -> SentenceEncoder:
     """A copy compiled by torch.compile in this process (changed weights, as after training, get no package)."""
     twin = encoder.copy()
@@ -219,8 +228,7 @@ def test_a_model_through_transformers_compiles_its_forward(tiny_encoder, kernel,
     eager, compiled = encoder(device="cpu", dtype="float32"), encoder(device="cpu", dtype="float32", compile=True)
     assert compiled.transformer.compiled and compiled.transformer._compiled_forward is not None
     texts = _texts(eager)
-    seen, real = [], _linear.onednn_linear
-    monkeypatch.setattr(_linear, "onednn_linear", lambda *a: seen.append(1) or real(*a))
+    seen = _onednn_calls_from_graphs_only(monkeypatch)
     vectors = compiled.encode(texts, 3)
     assert (len(seen) > 0) == (kernel == "onednn"), "the compiled graph's linear layers"
     np.testing.assert_allclose(vectors, eager.encode(texts, 3), atol=2e-6)
@@ -328,22 +336,42 @@ def test_dtype_auto_compiles_in_the_dtype_the_cpu_gets(tiny_model_dir, cache, au
 @pytest.mark.parametrize("kernel", ["onednn", "blas"])
 def test_compiled_float32_layers_keep_the_linear_kernel_of_the_machine(tiny_model_dir, cache, kernel, monkeypatch):
     """Where float32 linear layers run through oneDNN (the machine's verdict, forced here), the compiled
-    graphs call it too, in the package and through torch.compile; each kernel gets a package of its own."""
+    graphs call it too, in the package and through torch.compile; each kernel gets a package of its own,
+    and a switch of kernel after the load leaves the package."""
     monkeypatch.setenv("SBERT_PLUGINS_CPU_LINEAR", kernel)
     eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32")
     compiled = SentenceEncoder(tiny_model_dir, device="cpu", dtype="float32", compile=True)
     bert = compiled.transformer.auto_model
     assert bert._packaged and package_path(bert.encoder).is_file()
-    seen, real = [], _linear.onednn_linear
-    monkeypatch.setattr(_linear, "onednn_linear", lambda *a: seen.append(1) or real(*a))
-    texts = _texts(eager)
+    texts, expected = _texts(eager), eager.encode(_texts(eager), 4)
+    seen = _onednn_calls_from_graphs_only(monkeypatch)
+    breaks = sum(torch._dynamo.utils.counters["graph_break"].values())
     for encoder in (compiled, _in_process(compiled)):
         vectors = encoder.encode(texts, 4)
         assert (len(seen) > 0) == (kernel == "onednn"), "the compiled graph's linear layers"
         seen.clear()
-        np.testing.assert_allclose(vectors, eager.encode(texts, 4), atol=2e-6)
-        seen.clear()
+        np.testing.assert_allclose(vectors, expected, atol=2e-6)
+    assert sum(torch._dynamo.utils.counters["graph_break"].values()) == breaks  # the layers ran as one graph
+    assert use_onednn_linear(bert.encoder, on=kernel == "blas") > 0  # the other kernel, after the load
+    np.testing.assert_allclose(compiled.encode(texts, 4), expected, atol=2e-6)
+    assert not bert._packaged  # left for torch.compile, which traces the new kernel
     layers = eager.transformer.auto_model.encoder  # the same weights
     name = package_path(layers)
     assert use_onednn_linear(layers, on=kernel == "blas") > 0  # the other kernel
     assert package_path(layers) != name
+
+
+def test_the_graph_limit_holds_while_any_thread_runs_a_compiled_call():
+    """dynamo's config is one per process: one thread leaving its compiled call while another is still
+    inside must not restore torch's limit (8, and a silent eager fallback) under it."""
+    from sbert_plugins.models._compiled import RECOMPILE_LIMIT, _graph_limits
+
+    config = torch._dynamo.config
+    before = (config.recompile_limit, config.fail_on_recompile_limit_hit)
+    first, second = _graph_limits(), _graph_limits()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # as when two threads' calls interleave
+    assert (config.recompile_limit, config.fail_on_recompile_limit_hit) == (RECOMPILE_LIMIT, True)
+    second.__exit__(None, None, None)
+    assert (config.recompile_limit, config.fail_on_recompile_limit_hit) == before

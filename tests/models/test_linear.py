@@ -3,6 +3,8 @@ rounding, and nn.Linear's own forward wherever gradients, 16 bits or another dev
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 import torch
 from torch import nn
@@ -145,3 +147,24 @@ def test_graphs_the_compile_option_traces_call_onednn_and_other_graphs_see_aten_
     assert "sbert_plugins.onednn_linear" in str(ours.graph) and "aten.linear" not in str(ours.graph)
     assert "aten.linear" in str(theirs.graph) and "sbert_plugins" not in str(theirs.graph)
     assert torch.allclose(ours.module()(x), plain(x), atol=1e-5)
+
+
+def test_the_option_s_traces_are_marked_per_thread(calls):
+    """A trace of anyone else's in another thread, while an encoder of ours runs its graphs, sees
+    ``aten.linear``."""
+    plain, fast = _pair()
+    x = torch.randn(3, 5, 48)
+    torch._dynamo.reset()
+    other: list[torch.Tensor] = []
+
+    def theirs() -> None:
+        with torch.inference_mode():
+            other.append(torch.compile(fast, dynamic=True)(x))
+
+    with _linear.in_compiled_graphs():
+        assert _linear._IN_COMPILED_GRAPHS.get() == onednn_linear_available()
+        thread = threading.Thread(target=theirs)
+        thread.start()
+        thread.join()
+    assert not calls and torch.allclose(other[0], plain(x), atol=1e-5)
+    assert not _linear._IN_COMPILED_GRAPHS.get()
