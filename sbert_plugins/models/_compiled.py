@@ -13,7 +13,7 @@ grad-enabled calls, batches of one text (a graph would specialise for size 1, so
 callers that trace, script or compile themselves run the eager code.
 
 Measured on an AMD EPYC with AVX512-BF16 (MiniLM, whole encodes alternating in one process): bf16 +6-11 %
-sentences/s on short sentences in most runs (the machine is noisy), +19 % on ~100 tokens; float32 +5-10 %
+sentences/s on short sentences in most runs (the machine is noisy), +19 % on ~100 tokens; float32 +5-11 %
 where its linear layers run through oneDNN, which the option's graphs keep (``_linear.in_compiled_graphs``).
 The first compile on a machine took 22-41 s; a later process's ``compile=True`` load took 1.8 s with the
 package, and ~9 s through ``torch.compile`` (which traces again; inductor keeps its kernels in

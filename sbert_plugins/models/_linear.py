@@ -15,7 +15,7 @@ devices as before.
 Graphs that the ``compile`` option traces (``_compiled.py``, inside ``in_compiled_graphs()``) call oneDNN
 too, through the custom operator ``sbert_plugins::onednn_linear``, which inductor keeps as a call: left to
 itself it lowers ``aten.linear`` to torch's BLAS, which lost the oneDNN verdict's gain (float32 compiled ran
-below eager in one process; +5-10 % over eager with the operator). Graphs traced by anyone else (a user's
+below eager in one process; +5-11 % over eager with the operator). Graphs traced by anyone else (a user's
 ``torch.compile``, ``torch.export``, ONNX) still see ``aten.linear``. Code that matches
 ``type(m) is nn.Linear`` (``torch.ao.quantization.quantize_dynamic``) needs ``use_onednn_linear(model,
 on=False)`` first.
