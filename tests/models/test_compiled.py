@@ -15,6 +15,7 @@ import transformers
 from sbert_plugins import ConfigError, SentenceEncoder
 from sbert_plugins._loading.plugin_functions import make_pooling
 from sbert_plugins.models import (
+    OneDNNLinear,
     StaticEmbedding,
     Transformer,
     _bert,
@@ -375,3 +376,25 @@ def test_the_graph_limit_holds_while_any_thread_runs_a_compiled_call():
     assert (config.recompile_limit, config.fail_on_recompile_limit_hit) == (RECOMPILE_LIMIT, True)
     second.__exit__(None, None, None)
     assert (config.recompile_limit, config.fail_on_recompile_limit_hit) == before
+
+
+@pytest.mark.skipif(not onednn_linear_available(), reason="this torch build has no oneDNN")
+def test_a_bfloat16_package_does_not_depend_on_the_float32_linear_kernel(tiny_model_dir, cache, monkeypatch):
+    """``auto`` = bfloat16 (AMX / AVX512-BF16 CPUs, forced through the probe's variable) with the oneDNN
+    float32 verdict: the layers run bf16 through ``nn.Linear``'s forward (no operator of ours in the graph),
+    and the package's name is the same under either float32 kernel, so a change of verdict rebuilds nothing."""
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_DTYPE", "bfloat16")
+    monkeypatch.setenv("SBERT_PLUGINS_CPU_LINEAR", "onednn")
+    eager = SentenceEncoder(tiny_model_dir, device="cpu", dtype="auto")
+    compiled = SentenceEncoder(tiny_model_dir, device="cpu", dtype="auto", compile=True)
+    layers = compiled.transformer.auto_model.encoder
+    assert compiled.dtype_name == "bfloat16" and compiled.transformer.auto_model._packaged
+    assert any(type(m) is OneDNNLinear for m in layers.modules())
+    texts = _texts(eager)
+    seen = _onednn_calls_from_graphs_only(monkeypatch)
+    a, b = eager.encode(texts, 4), compiled.encode(texts, 4)
+    assert not seen
+    cos = (a * b).sum(1) / np.linalg.norm(a, axis=1) / np.linalg.norm(b, axis=1)
+    assert cos.min() > 0.999
+    name = package_path(layers)
+    assert use_onednn_linear(layers, on=False) > 0 and package_path(layers) == name
